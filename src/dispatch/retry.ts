@@ -1,0 +1,76 @@
+/**
+ * The one retry policy every destination shares: exponential backoff with full jitter, a cap
+ * on attempts and on age, Retry-After honoured. Destinations may override any field.
+ */
+import { RouterError, RetriableError } from '../errors.js';
+
+export interface RetryPolicyOptions {
+  /** First backoff ceiling; the actual wait is a random share of it (full jitter). */
+  initialDelayMs: number;
+  /** Largest backoff ceiling. */
+  maxDelayMs: number;
+  multiplier: number;
+  /** Attempts before a delivery becomes a dead letter. */
+  maxAttempts: number;
+  /** Age (since the event was accepted) after which a delivery is not retried again. */
+  maxAgeMs: number;
+  /** HTTP statuses that are retried; any other non-2xx is permanent. */
+  retryStatuses: readonly (number | '5xx')[];
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicyOptions = {
+  initialDelayMs: 1_000,
+  maxDelayMs: 5 * 60_000,
+  multiplier: 2,
+  maxAttempts: 25,
+  maxAgeMs: 72 * 3_600_000,
+  retryStatuses: [408, 429, '5xx'],
+};
+
+export function resolvePolicy(...layers: (Partial<RetryPolicyOptions> | undefined)[]): RetryPolicyOptions {
+  return Object.assign({}, DEFAULT_RETRY_POLICY, ...layers.filter(Boolean));
+}
+
+/** @example isRetriableStatus(DEFAULT_RETRY_POLICY, 503) === true */
+export function isRetriableStatus(policy: RetryPolicyOptions, status: number): boolean {
+  return policy.retryStatuses.some((s) => (s === '5xx' ? status >= 500 && status <= 599 : s === status));
+}
+
+/** Backoff before attempt `attempt + 1`, given `attempt` failures so far (1-based). */
+export function backoffMs(policy: RetryPolicyOptions, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** Math.max(0, attempt - 1));
+  return Math.floor(random() * ceiling);
+}
+
+export type RetryDecision = { retry: true; at: number } | { retry: false; reason: string };
+
+/**
+ * What to do after a failed attempt.
+ * @example decideRetry(policy, { attempts: 1, firstAt: t0, now: t0, error })
+ */
+export function decideRetry(
+  policy: RetryPolicyOptions,
+  s: { attempts: number; firstAt: number; now: number; error: unknown },
+  random: () => number = Math.random,
+): RetryDecision {
+  const retriable = s.error instanceof RouterError ? s.error.retriable : true;
+  if (!retriable) return { retry: false, reason: 'permanent' };
+  if (s.attempts >= policy.maxAttempts) return { retry: false, reason: 'max_attempts' };
+  const hinted = s.error instanceof RetriableError ? s.error.retryAfterMs : undefined;
+  const wait = hinted !== undefined ? hinted : backoffMs(policy, s.attempts, random);
+  const at = s.now + wait;
+  if (at - s.firstAt > policy.maxAgeMs) return { retry: false, reason: 'max_age' };
+  return { retry: true, at };
+}
+
+/**
+ * Retry-After in seconds or as an HTTP date, to ms from `now`; undefined when absent or bad.
+ * @example parseRetryAfter('2') === 2000
+ */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const t = header.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  const date = Date.parse(t);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

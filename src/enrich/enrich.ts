@@ -1,0 +1,74 @@
+/** Turns a validated callback into the delivery event the router emits. Pure but for the clock and id passed in. */
+import type { KaleyraCallback } from '../validate/callback.js';
+import { EVENT_SCHEMA_VERSION, EVENT_TYPE_PREFIX, type DeliveryEvent } from '../event.js';
+import { normalizeStatus } from './status.js';
+import { toIsoUtc } from './time.js';
+import { toE164 } from './recipient.js';
+
+export interface EnrichContext {
+  profile: string;
+  eventId: string;
+  receivedAt: Date;
+  /** IANA zone Kaleyra's zone-less sent_time is read in. */
+  sentTimeZone: string;
+}
+
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+
+function countryName(iso: string | null, sent: string | null): string | null {
+  if (iso !== null && /^[A-Z]{2}$/.test(iso)) {
+    try {
+      const name = regionNames.of(iso);
+      if (name) return name;
+    } catch {
+      // Not a region this runtime knows: fall back to what Kaleyra sent.
+    }
+  }
+  return sent;
+}
+
+/**
+ * @example enrichEvent(callback, rawFields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: 'UTC' })
+ */
+export function enrichEvent(cb: KaleyraCallback, raw: Record<string, unknown>, ctx: EnrichContext): DeliveryEvent {
+  const status = normalizeStatus(cb.status, cb.status_trace);
+  const iso = cb.iso_code === null ? null : cb.iso_code.toUpperCase();
+  const recipient = toE164(cb.recipient, iso);
+  return {
+    schema_version: EVENT_SCHEMA_VERSION,
+    event_id: ctx.eventId,
+    type: EVENT_TYPE_PREFIX + status.cls,
+    profile: ctx.profile,
+    received_at: ctx.receivedAt.toISOString(),
+    message_id: cb.message_id,
+    callback_id: cb.id,
+    message_key: (cb.message_id ?? cb.id)!,
+    status: cb.status,
+    status_class: status.cls,
+    status_final: status.final,
+    status_trace: cb.status_trace,
+    status_trace_group: status.traceGroup,
+    description: cb.description,
+    stale: false,
+    status_time: toIsoUtc(cb.status_time, ctx.sentTimeZone),
+    sent_time: toIsoUtc(cb.sent_time, ctx.sentTimeZone),
+    iso_code: iso,
+    country: countryName(iso, cb.country_name),
+    recipient: cb.recipient,
+    recipient_e164: recipient.e164,
+    recipient_masked: recipient.masked,
+    sender: cb.sender,
+    route_type: cb.type,
+    source: cb.source,
+    campaign_name: cb.campaign_name,
+    flash: cb.flash,
+    price: cb.price,
+    total: cb.total,
+    length: cb.length,
+    units: cb.units,
+    ref: cb.ref,
+    ref1: cb.ref1,
+    ref2: cb.ref2,
+    raw,
+  };
+}

@@ -1,0 +1,210 @@
+/**
+ * Start-up check of routes.config.ts. The compiler already checks TypeScript users; this
+ * catches JavaScript users and bad values, with a message naming the rule and the field.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { resolvePolicy, type RetryPolicyOptions } from '../dispatch/retry.js';
+import { assertTimeZone } from '../enrich/time.js';
+import type { ProfileConfig, RoutesConfig, TopicConfig, WebhookConfig } from './define-routes.js';
+import { compilePatterns, foldExact, foldStatus, foldUpper, type CompiledRule, type RouteTable } from './match.js';
+
+const patterns = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const headerMap = z.record(z.string().min(1), z.string());
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      assertTimeZone(tz);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not a known IANA time zone' },
+);
+
+const retry = z
+  .object({
+    initialDelayMs: z.number().int().nonnegative(),
+    maxDelayMs: z.number().int().nonnegative(),
+    multiplier: z.number().min(1),
+    maxAttempts: z.number().int().min(1),
+    maxAgeMs: z.number().int().positive(),
+    retryStatuses: z.array(z.union([z.number().int().min(100).max(599), z.literal('5xx')])),
+  })
+  .partial()
+  .strict();
+
+const ConfigSchema = z
+  .object({
+    profiles: z.record(
+      z.string().regex(/^[A-Za-z0-9._~-]+$/, 'profile names must be URL-safe: letters, digits, . _ ~ -'),
+      z
+        .object({
+          headers: headerMap.optional(),
+          basicAuth: z.object({ username: z.string(), password: z.string() }).optional(),
+          bearerToken: z.string().min(1).optional(),
+          sentTimeZone: timeZone.optional(),
+        })
+        .strict(),
+    ),
+    kafka: z
+      .object({
+        topics: z.record(
+          z.string().min(1),
+          z.union([
+            z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'is not a valid Kafka topic name'),
+            z
+              .object({
+                name: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'is not a valid Kafka topic name'),
+                partitions: z.number().int().positive().optional(),
+              })
+              .strict(),
+          ]),
+        ),
+        clientId: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    webhooks: z
+      .record(
+        z.string().min(1),
+        z
+          .object({
+            url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+            secret: z.string().min(1).optional(),
+            headers: headerMap.optional(),
+            timeoutMs: z.number().int().positive().optional(),
+            concurrency: z.number().int().positive().optional(),
+            retry: retry.optional(),
+            enabled: z.boolean().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    rules: z.array(
+      z
+        .object({
+          name: z.string().min(1),
+          match: z
+            .object({
+              status: patterns.optional(),
+              iso_code: patterns.optional(),
+              profile: patterns.optional(),
+              route_type: patterns.optional(),
+              status_trace: patterns.optional(),
+              final: z.boolean().optional(),
+              stale: z.boolean().optional(),
+            })
+            .strict()
+            .optional(),
+          to: z.array(z.string()),
+          stop: z.boolean().optional(),
+        })
+        .strict(),
+    ),
+    fallback: z.array(z.string()).optional(),
+    retry: retry.optional(),
+  })
+  .strict();
+
+export interface CompiledConfig {
+  profiles: ReadonlyMap<string, ProfileConfig>;
+  table: RouteTable;
+  /** Destination ref (`kafka:alias`) to its Kafka topic. */
+  topics: ReadonlyMap<string, TopicConfig>;
+  /** Destination ref (`webhook:name`) to its webhook. */
+  webhooks: ReadonlyMap<string, WebhookConfig>;
+  retry: RetryPolicyOptions;
+  kafkaClientId: string;
+}
+
+/** Names the rule a zod issue path points into, for humans. */
+function describePath(path: readonly PropertyKey[], input: Record<string, unknown>): string {
+  if (path[0] === 'rules' && typeof path[1] === 'number') {
+    const rule = (input.rules as { name?: unknown }[] | undefined)?.[path[1]];
+    const name = typeof rule?.name === 'string' ? `"${rule.name}"` : '(unnamed)';
+    const field = path.slice(2).join('.');
+    return `rule ${name} (rules[${path[1]}])${field ? `, field "${field}"` : ''}`;
+  }
+  return `field "${path.map(String).join('.')}"`;
+}
+
+/**
+ * Validates and compiles the config; throws a ConfigError listing every problem.
+ * @example compileRoutes(config, 'routes.config.ts').table.rules.length
+ */
+export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'): CompiledConfig {
+  const parsed = ConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  - ${describePath(i.path, input as never)}: ${i.message}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  const cfg = parsed.data;
+  const topics = new Map<string, TopicConfig>();
+  for (const [alias, t] of Object.entries(cfg.kafka?.topics ?? {})) {
+    topics.set(`kafka:${alias}`, typeof t === 'string' ? { name: t } : t);
+  }
+  const webhooks = new Map<string, WebhookConfig>();
+  for (const [name, w] of Object.entries(cfg.webhooks ?? {})) webhooks.set(`webhook:${name}`, w);
+
+  const problems: string[] = [];
+  const checkRefs = (refs: string[], where: (j: number) => string): void => {
+    refs.forEach((ref, j) => {
+      if (topics.has(ref) || webhooks.has(ref)) return;
+      const [kind, name] = ref.split(':', 2) as [string, string | undefined];
+      const declared =
+        kind === 'kafka'
+          ? [...topics.keys()]
+          : kind === 'webhook'
+            ? [...webhooks.keys()]
+            : [...topics.keys(), ...webhooks.keys()];
+      const what =
+        kind === 'kafka' ? `unknown Kafka topic "${name}"` : kind === 'webhook' ? `unknown webhook "${name}"` : `"${ref}" is not "kafka:<topic>" or "webhook:<name>"`;
+      problems.push(`  - ${where(j)}: ${what} (declared: ${declared.join(', ') || 'none'})`);
+    });
+  };
+  const seen = new Set<string>();
+  cfg.rules.forEach((r, i) => {
+    if (seen.has(r.name)) problems.push(`  - rule "${r.name}" (rules[${i}]), field "name": the name is used twice`);
+    seen.add(r.name);
+    checkRefs(r.to, (j) => `rule "${r.name}" (rules[${i}]), field "to[${j}]"`);
+    if (r.to.length === 0 && !r.stop) {
+      problems.push(`  - rule "${r.name}" (rules[${i}]), field "to": empty without "stop: true" does nothing`);
+    }
+  });
+  if (cfg.fallback) checkRefs(cfg.fallback, (j) => `field "fallback[${j}]"`);
+  if (problems.length > 0) throw new ConfigError(`${source} is invalid:\n${problems.join('\n')}`);
+
+  const off = new Set([...webhooks].filter(([, w]) => w.enabled === false).map(([ref]) => ref));
+  for (const ref of off) webhooks.delete(ref);
+  const live = (refs: string[]): string[] => refs.filter((ref) => !off.has(ref));
+
+  const rules: CompiledRule[] = cfg.rules.map((r, index) => ({
+    name: r.name,
+    index,
+    status: r.match?.status ? compilePatterns(r.match.status, foldStatus) : null,
+    iso_code: r.match?.iso_code ? compilePatterns(r.match.iso_code, foldUpper) : null,
+    profile: r.match?.profile ? compilePatterns(r.match.profile, foldExact) : null,
+    route_type: r.match?.route_type ? compilePatterns(r.match.route_type, foldUpper) : null,
+    status_trace: r.match?.status_trace ? compilePatterns(r.match.status_trace, foldStatus) : null,
+    final: r.match?.final ?? null,
+    stale: r.match?.stale ?? null,
+    to: live(r.to),
+    stop: r.stop ?? false,
+  }));
+
+  return {
+    profiles: new Map(Object.entries(cfg.profiles)),
+    table: { rules, fallback: cfg.fallback ? live(cfg.fallback) : null },
+    topics,
+    webhooks,
+    retry: resolvePolicy(cfg.retry),
+    kafkaClientId: cfg.kafka?.clientId ?? 'kaleyra-callback-router',
+  };
+}
+
+/** Every destination ref the config declares. */
+export function destinationRefs(cfg: CompiledConfig): string[] {
+  return [...cfg.topics.keys(), ...cfg.webhooks.keys()];
+}

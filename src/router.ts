@@ -1,0 +1,121 @@
+/**
+ * Wires the pieces: config, spool, destinations, dispatcher, HTTP app. `startRouter` listens;
+ * `close()` shuts down in order: stop accepting, finish requests in flight, flush deliveries
+ * within the deadline, leave the rest pending on disk, close.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { createDestinations, type DestinationSet } from './destinations/index.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { createApp } from './http/app.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import type { CompiledConfig } from './route/compile.js';
+import { matchRoutes } from './route/match.js';
+import type { Settings } from './settings.js';
+import { Spool } from './spool/spool.js';
+
+export interface RunningRouter {
+  port: number;
+  url: string;
+  spool: Spool;
+  metrics: Metrics;
+  dispatcher: Dispatcher;
+  destinations: DestinationSet;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: CompiledConfig;
+  settings: Settings;
+  logger?: Logger;
+}
+
+export async function startRouter({ config, settings, logger = createLogger() }: StartOptions): Promise<RunningRouter> {
+  const metrics = new Metrics();
+  const spool = new Spool(
+    { path: settings.spoolPath, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs },
+    (event) => matchRoutes(event, config.table),
+  );
+  const destinations = createDestinations(config, {
+    kafkaBrokers: settings.kafkaBrokers,
+    sinkDir: settings.sinkDir,
+    logger,
+    kafkaRequestTimeoutMs: settings.kafkaRequestTimeoutMs,
+  });
+  if (!destinations.kafka && config.topics.size > 0) {
+    logger.warn('KAFKA_BROKERS is not set: Kafka topics go to the LOCAL SINK, not to Kafka', {
+      sink_dir: settings.sinkDir,
+      topics: [...config.topics.values()].map((t) => t.name),
+    });
+  }
+  if (destinations.kafka) void destinations.kafka.ensureTopics([...config.topics.values()]);
+
+  metrics.define('callbacks_accepted_total', 'Callbacks accepted and committed to the spool.');
+  metrics.define('callbacks_rejected_total', 'Callbacks refused with a 4xx.');
+  metrics.define('deliveries_total', 'Delivery attempts by outcome (done, retry, dead).');
+  metrics.gauge('deliveries', 'Deliveries in the spool by destination and state.', () =>
+    spool.counts().map((r) => [{ destination: r.destination, state: r.state }, r.n]),
+  );
+
+  const dispatcher = new Dispatcher({ spool, destinations, logger, metrics, pollMs: settings.dispatchPollMs });
+  dispatcher.start();
+
+  let accepting = true;
+  const app = createApp({
+    config,
+    spool,
+    logger,
+    metrics,
+    dispatcher,
+    maxBodyBytes: settings.maxBodyBytes,
+    sentTimeZone: settings.sentTimeZone,
+    adminToken: settings.adminToken,
+    accepting: () => accepting,
+  });
+
+  const purge = setInterval(() => {
+    try {
+      const n = spool.purge();
+      if (n > 0) logger.info('retention purge', { events: n });
+    } catch (err) {
+      logger.warn('retention purge failed', { error: String(err) });
+    }
+  }, 10 * 60_000);
+  purge.unref();
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => resolve(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info('router listening', { port, kafka: settings.kafkaBrokers.join(',') || 'local sink', spool: settings.spoolPath });
+
+  let closing: Promise<void> | null = null;
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    spool,
+    metrics,
+    dispatcher,
+    destinations,
+    close() {
+      closing ??= (async () => {
+        accepting = false;
+        clearInterval(purge);
+        // Stop accepting; requests in flight finish (their commit included) before this resolves.
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        await Promise.race([closed, sleep(settings.shutdownTimeoutMs)]);
+        await dispatcher.stop(settings.shutdownTimeoutMs);
+        await destinations.close();
+        spool.close();
+        logger.info('router stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

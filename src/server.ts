@@ -1,0 +1,39 @@
+/** The process entry point: the only place that listens and handles signals. */
+import { ConfigError } from './errors.js';
+import { createLogger } from './log.js';
+import { configPath, loadRoutes } from './route/load.js';
+import { startRouter } from './router.js';
+import { loadSettings } from './settings.js';
+
+const logger = createLogger();
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const path = configPath();
+  const config = await loadRoutes(path);
+  logger.info('routes loaded', { config: path, rules: config.table.rules.length, topics: config.topics.size, webhooks: config.webhooks.size });
+  const router = await startRouter({ config, settings, logger });
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    if (++signals > 1) process.exit(1);
+    logger.info('shutting down', { signal, deadline_ms: settings.shutdownTimeoutMs });
+    router.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error('shutdown failed', { error: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`kaleyra-callback-router: ${err.message}\n`);
+    process.exit(2);
+  }
+  logger.error('start-up failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.exit(1);
+});

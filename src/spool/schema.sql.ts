@@ -1,0 +1,71 @@
+/** The spool's tables. Bump SPOOL_VERSION and add a migration when this changes. */
+export const SPOOL_VERSION = 1;
+
+export const SPOOL_DDL = `
+CREATE TABLE IF NOT EXISTS events (
+  seq          INTEGER PRIMARY KEY,
+  event_id     TEXT NOT NULL UNIQUE,
+  message_key  TEXT NOT NULL,
+  type         TEXT NOT NULL,
+  profile      TEXT NOT NULL,
+  status_class TEXT NOT NULL,
+  received_at  INTEGER NOT NULL,
+  body         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+
+-- One row per (event, destination): the routing plan, and each delivery's fate.
+CREATE TABLE IF NOT EXISTS deliveries (
+  id          INTEGER PRIMARY KEY,
+  event_seq   INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,
+  destination TEXT NOT NULL,
+  message_key TEXT NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  first_at    INTEGER NOT NULL,
+  next_at     INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  last_code   TEXT,
+  last_error  TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(destination, next_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(destination, message_key, id) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state, updated_at);
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_seq);
+
+-- The most advanced status seen per message, so a late "Sent" never looks newer than "Delivered".
+CREATE TABLE IF NOT EXISTS message_state (
+  message_key  TEXT PRIMARY KEY,
+  rank         INTEGER NOT NULL,
+  status       TEXT NOT NULL,
+  event_id     TEXT NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+
+-- Callbacks seen recently (same id and status), to answer a resend without delivering it twice.
+CREATE TABLE IF NOT EXISTS dedupe (
+  key      TEXT PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  seen_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dedupe_seen ON dedupe(seen_at);
+
+-- Callbacks refused with a 4xx, kept for operators.
+CREATE TABLE IF NOT EXISTS rejected (
+  id           INTEGER PRIMARY KEY,
+  received_at  INTEGER NOT NULL,
+  profile      TEXT NOT NULL,
+  status_code  INTEGER NOT NULL,
+  reason       TEXT NOT NULL,
+  content_type TEXT,
+  body         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejected_received ON rejected(received_at);
+
+-- Destinations switched off by the far end (webhook 410 Gone).
+CREATE TABLE IF NOT EXISTS destination_state (
+  destination TEXT PRIMARY KEY,
+  disabled_at INTEGER NOT NULL,
+  reason      TEXT NOT NULL
+);
+`;

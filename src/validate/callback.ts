@@ -1,0 +1,115 @@
+/**
+ * The Kaleyra callback as it arrives, GET or POST alike. Liberal: every value may come as a
+ * string, empty strings mean "absent", unknown fields are kept, and a value we do not
+ * understand becomes null rather than a rejection. Only what cannot be an event is refused.
+ */
+import { z } from 'zod';
+
+/** Scalars become trimmed strings; "" and non-scalars (objects, arrays) become null. */
+function toText(v: unknown): string | null {
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' ? null : t;
+  }
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v === 'boolean') return String(v);
+  return null;
+}
+
+/** "0.001354", 0.001354 and " 5 " are numbers; anything else is null (the raw value stays). */
+function toNumber(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v.trim());
+    return Number.isFinite(n) ? n : null;
+  }
+  return null;
+}
+
+const FLASH_TRUE = new Set(['1', 'true', 'yes', 'y']);
+const FLASH_FALSE = new Set(['0', 'false', 'no', 'n']);
+
+function toFlag(v: unknown): boolean | null {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v === 1 ? true : v === 0 ? false : null;
+  if (typeof v === 'string') {
+    const t = v.trim().toLowerCase();
+    if (FLASH_TRUE.has(t)) return true;
+    if (FLASH_FALSE.has(t)) return false;
+  }
+  return null;
+}
+
+// `.optional()` before the transform: a missing key is as good as an empty one.
+const text = z.unknown().optional().transform(toText);
+const num = z.unknown().optional().transform(toNumber);
+const flag = z.unknown().optional().transform(toFlag);
+
+export const KaleyraCallbackSchema = z
+  .looseObject({
+    id: text,
+    message_id: text,
+    status: text,
+    status_trace: text,
+    description: text,
+    status_time: text,
+    sent_time: text,
+    sender: text,
+    recipient: text,
+    type: text,
+    source: text,
+    iso_code: text,
+    country_name: text,
+    campaign_name: text,
+    price: num,
+    flash: flag,
+    total: num,
+    length: num,
+    units: num,
+    ref: text,
+    ref1: text,
+    ref2: text,
+  })
+  .check((ctx) => {
+    const cb = ctx.value;
+    if (cb.status === null) {
+      ctx.issues.push({
+        code: 'custom',
+        path: ['status'],
+        message: 'is missing or empty: a delivery report needs a status',
+        input: cb.status,
+      });
+    }
+    if (cb.id === null && cb.message_id === null) {
+      ctx.issues.push({
+        code: 'custom',
+        path: ['id'],
+        message: 'neither id nor message_id is present: the report cannot be tied to a message',
+        input: cb.id,
+      });
+    }
+  });
+
+export type KaleyraCallback = z.output<typeof KaleyraCallbackSchema> & { status: string };
+
+export interface FieldProblem {
+  field: string;
+  problem: string;
+}
+
+export type ValidationResult =
+  | { ok: true; callback: KaleyraCallback }
+  | { ok: false; problems: FieldProblem[] };
+
+/**
+ * Validates a parsed callback (an object of fields).
+ * @example validateCallback({ status: 'Delivered', id: 'x' }).ok === true
+ */
+export function validateCallback(fields: Record<string, unknown>): ValidationResult {
+  const parsed = KaleyraCallbackSchema.safeParse(fields);
+  if (parsed.success) return { ok: true, callback: parsed.data as KaleyraCallback };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', problem: i.message })),
+  };
+}
