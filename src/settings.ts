@@ -54,7 +54,7 @@ export interface Settings {
 
 /** @example loadSettings({ PORT: '9000' }).port === 9000 */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
-  const blankless = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const blankless = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = EnvSchema.safeParse(blankless);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`);

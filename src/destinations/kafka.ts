@@ -115,6 +115,7 @@ export class KafkaConnection {
 
 export class KafkaTopicDestination implements Destination {
   readonly maxBatch = 500;
+  readonly lingerMs = 5;
   private inFlight: Promise<unknown> | null = null;
 
   constructor(

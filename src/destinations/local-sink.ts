@@ -13,6 +13,7 @@ import { allFailed, type DeliveryOutcome, type Destination } from './types.js';
 
 export class LocalSinkDestination implements Destination {
   readonly maxBatch = 500;
+  readonly lingerMs = 5;
   readonly file: string;
   private inFlight: Promise<unknown> | null = null;
 

@@ -11,6 +11,7 @@ import type { DeliveryOutcome, Destination } from './types.js';
 
 export class WebhookDestination implements Destination {
   readonly maxBatch: number;
+  readonly lingerMs = 0;
   private readonly signer: Webhook | null;
   private readonly timeoutMs: number;
   private inFlight = new Set<Promise<unknown>>();
@@ -25,8 +26,25 @@ export class WebhookDestination implements Destination {
     this.signer = cfg.secret ? new Webhook(cfg.secret) : null;
   }
 
-  deliver(batch: readonly PendingDelivery[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
-    return Promise.all(batch.map((d) => this.track(this.post(d, signal))));
+  /** Messages in parallel; the reports of one message one after another, stopping at a failure. */
+  async deliver(batch: readonly PendingDelivery[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
+    const outcomes: DeliveryOutcome[] = new Array(batch.length);
+    const byMessage = new Map<string, number[]>();
+    batch.forEach((d, i) => {
+      const list = byMessage.get(d.messageKey);
+      if (list) list.push(i);
+      else byMessage.set(d.messageKey, [i]);
+    });
+    await Promise.all(
+      [...byMessage.values()].map(async (indexes) => {
+        let failed = false;
+        for (const i of indexes) {
+          outcomes[i] = failed ? { ok: false, skipped: true } : await this.track(this.post(batch[i]!, signal));
+          failed ||= !outcomes[i]!.ok;
+        }
+      }),
+    );
+    return outcomes;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {

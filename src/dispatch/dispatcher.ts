@@ -34,7 +34,7 @@ export class Dispatcher {
 
   start(): void {
     this.unsubscribe = this.opts.spool.onCommit((refs) => {
-      for (const ref of refs) this.workers.get(ref)?.wake();
+      for (const ref of refs) this.workers.get(ref)?.nudge();
     });
     const disabled = this.opts.spool.disabledDestinations();
     for (const [ref, w] of this.workers) {
@@ -73,6 +73,7 @@ export class Dispatcher {
 class Worker {
   private busy = false;
   private again = false;
+  private lingering = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
   private current: Promise<void> | null = null;
@@ -102,6 +103,17 @@ class Worker {
       consecutiveFailures: this.failures,
       busy: this.busy,
     };
+  }
+
+  /** New work arrived: start after the destination's linger, so concurrent events share a batch. */
+  nudge(): void {
+    if (this.dest.lingerMs <= 0 || this.busy) return this.wake();
+    if (this.lingering) return;
+    this.lingering = true;
+    setTimeout(() => {
+      this.lingering = false;
+      this.wake();
+    }, this.dest.lingerMs).unref();
   }
 
   wake(): void {
@@ -145,6 +157,7 @@ class Worker {
           for (const d of batch) this.dead(d, 'destination_disabled', `destination disabled: ${disabled.reason}`);
           continue;
         }
+        this.opts.metrics.inc('dispatch_batches_total', { destination: this.ref });
         const outcomes = await this.dest.deliver(batch, this.abort.signal);
         if (this.stopped && this.abort.signal.aborted) return;
         this.apply(batch, outcomes);
@@ -168,6 +181,7 @@ class Worker {
         done.push(d.id);
         return;
       }
+      if ('skipped' in o) return;
       failed++;
       const err = o.error;
       if (err instanceof DestinationGoneError) {

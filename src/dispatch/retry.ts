@@ -71,6 +71,8 @@ export function parseRetryAfter(header: string | null, now = Date.now()): number
   if (header === null || header.trim() === '') return undefined;
   const t = header.trim();
   if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  // Only an HTTP-date (RFC 9110: "Wed, 21 Oct 2015 07:28:00 GMT"); Date.parse takes almost anything.
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(t)) return undefined;
   const date = Date.parse(t);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

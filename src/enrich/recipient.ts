@@ -15,7 +15,7 @@ export function toE164(raw: string | null, isoCode: string | null): Recipient {
   // A leading space is a "+" lost to form-decoding.
   const intl = /^\s*(\+|00)/.test(raw) || /^\s+\d/.test(raw);
   const compact = raw.replace(/[\s().\-/]/g, '').replace(/^\+/, '').replace(/^00/, '');
-  const masked = /[x*#]/i.test(compact);
+  const masked = /\d/.test(compact) && /[x*#]/i.test(compact);
   if (masked || !/^\d{6,15}$/.test(compact)) return { e164: null, masked };
   if (intl) return { e164: possible(`+${compact}`), masked };
   const country = callingCode(isoCode);
@@ -23,8 +23,8 @@ export function toE164(raw: string | null, isoCode: string | null): Recipient {
     const [iso, cc] = country;
     // Kaleyra sends the MSISDN with its country code and no "+"; a national number also passes.
     if (compact.startsWith(cc)) {
-      const withCc = possible(`+${compact}`);
-      if (withCc) return { e164: withCc, masked };
+      const withCc = parsePhoneNumberFromString(`+${compact}`);
+      if (withCc?.isValid()) return { e164: withCc.number, masked };
     }
     const national = parsePhoneNumberFromString(compact, iso);
     if (national?.isPossible()) return { e164: national.number, masked };

@@ -24,10 +24,18 @@ export function toIsoUtc(value: string | null, defaultZone = 'UTC'): string | nu
   const [, y, mo, d, h, mi, s = '0', frac = '0', zone] = m;
   const ms = Number(frac.padEnd(3, '0').slice(0, 3));
   const wall = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s, ms);
-  if (Number.isNaN(wall) || +mo! > 12 || +d! > 31 || +h! > 23 || +mi! > 59 || +s > 59) return null;
+  // Date.UTC rolls "2022-02-30" over into March: a date that does not come back out is not one.
+  const check = new Date(wall);
+  if (Number.isNaN(wall) || check.getUTCMonth() !== +mo! - 1 || check.getUTCDate() !== +d! || +h! > 23 || +mi! > 59 || +s > 59) {
+    return null;
+  }
   let utc: number;
   if (zone === undefined) {
-    utc = wall - zoneOffsetMs(defaultZone, wall);
+    // The offset at the wall time read as UTC may be the other side of a DST change: look again.
+    const first = zoneOffsetMs(defaultZone, wall);
+    utc = wall - first;
+    const second = zoneOffsetMs(defaultZone, utc);
+    if (second !== first) utc = wall - second;
   } else if (zone.toUpperCase() === 'Z') {
     utc = wall;
   } else {

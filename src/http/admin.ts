@@ -38,6 +38,7 @@ function isEmpty(f: DeliveryFilter): boolean {
   return Object.values(f).every((v) => v === undefined);
 }
 
+
 export function adminRoutes(deps: AppDeps): Hono {
   const admin = new Hono();
   const { spool, config } = deps;
@@ -56,13 +57,20 @@ export function adminRoutes(deps: AppDeps): Hono {
     return parsed.data;
   }
 
+  const limitOf = (v: string | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new CallbackError(400, 'invalid_filter', `limit: "${v}" is not a positive whole number`);
+    return n;
+  };
+
   admin.get('/dead-letters', (c) => {
     const q = c.req.query();
     const rows = spool.listDeliveries('dead', {
       destination: q.destination,
       eventId: q.event_id,
       code: q.code,
-      limit: q.limit ? Number(q.limit) : 100,
+      limit: limitOf(q.limit, 100),
     });
     return c.json({ dead_letters: rows });
   });
@@ -88,13 +96,14 @@ export function adminRoutes(deps: AppDeps): Hono {
     if (!to || !(config.topics.has(to) || config.webhooks.has(to))) {
       throw new CallbackError(400, 'invalid_filter', `"destination" must name a configured destination (${[...config.topics.keys(), ...config.webhooks.keys()].join(', ')})`);
     }
-    const { destination: _d, ...rest } = toFilter(f);
-    const added = spool.backfill(to, rest);
+    if (f.ids || f.code) throw new CallbackError(400, 'invalid_filter', 'backfill selects events: use event_id, message_key, since, until, limit');
+    const { eventId, messageKey, since, until, limit } = toFilter(f);
+    const added = spool.backfill(to, { eventId, messageKey, since, until, limit });
     deps.dispatcher?.wakeAll();
     return c.json({ added });
   });
 
-  admin.get('/rejected', (c) => c.json({ rejected: spool.listRejected(Number(c.req.query('limit') ?? 50)) }));
+  admin.get('/rejected', (c) => c.json({ rejected: spool.listRejected(limitOf(c.req.query('limit'), 50)) }));
   admin.get('/destinations', (c) =>
     c.json({ counts: spool.counts(), disabled: Object.fromEntries(spool.disabledDestinations()), circuits: deps.dispatcher?.status() ?? {} }),
   );

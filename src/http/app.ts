@@ -76,12 +76,12 @@ export function createApp(deps: AppDeps): Hono {
 
   const callbackPath = '/callbacks/:profile';
 
-  // Hono answers HEAD with the GET handler; a HEAD must never ingest a callback.
-  app.on(['HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], callbackPath, (c) => {
-    throw new CallbackError(405, 'method_not_allowed', `${c.req.method} is not supported: Kaleyra callbacks use GET or POST`, undefined, { allow: 'GET, POST' });
-  });
+  const notAllowed = (method: string) =>
+    new CallbackError(405, 'method_not_allowed', `${method} is not supported: Kaleyra callbacks use GET or POST`, undefined, { allow: 'GET, POST' });
 
   app.use(callbackPath, async function resolveProfile(c, next) {
+    // Hono runs the GET handler for HEAD; a HEAD must never ingest a callback.
+    if (c.req.method !== 'GET' && c.req.method !== 'POST') throw notAllowed(c.req.method);
     const name = c.req.param('profile');
     const profile = config.profiles.get(name);
     if (!profile) {
@@ -142,7 +142,7 @@ export function createApp(deps: AppDeps): Hono {
   }
 
   app.all(callbackPath, (c) => {
-    throw new CallbackError(405, 'method_not_allowed', `${c.req.method} is not supported: Kaleyra callbacks use GET or POST`, undefined, { allow: 'GET, POST' });
+    throw notAllowed(c.req.method);
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

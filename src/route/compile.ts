@@ -38,7 +38,7 @@ const retry = z
 const ConfigSchema = z
   .object({
     profiles: z.record(
-      z.string().regex(/^[A-Za-z0-9._~-]+$/, 'profile names must be URL-safe: letters, digits, . _ ~ -'),
+      z.string(),
       z
         .object({
           headers: headerMap.optional(),
@@ -164,6 +164,11 @@ export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'):
       problems.push(`  - ${where(j)}: ${what} (declared: ${declared.join(', ') || 'none'})`);
     });
   };
+  for (const name of Object.keys(cfg.profiles)) {
+    if (!/^[A-Za-z0-9._~-]+$/.test(name)) {
+      problems.push(`  - field "profiles.${name}": profile names must be URL-safe (letters, digits, . _ ~ -): they are the last part of the callback URL`);
+    }
+  }
   const seen = new Set<string>();
   cfg.rules.forEach((r, i) => {
     if (seen.has(r.name)) problems.push(`  - rule "${r.name}" (rules[${i}]), field "name": the name is used twice`);

@@ -127,14 +127,14 @@ export class Spool {
         `INSERT INTO deliveries (event_seq, destination, message_key, state, first_at, next_at, updated_at)
          VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
       ),
-      due: db.prepare<[string, number, number], { id: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string }>(
+      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string }>(
         `SELECT d.id, e.event_id, d.message_key, e.type, d.attempts, d.first_at, e.body
            FROM deliveries d JOIN events e ON e.seq = d.event_seq
-          WHERE d.destination = ? AND d.state = 'pending' AND d.next_at <= ?
+          WHERE d.destination = @dest AND d.state = 'pending' AND d.next_at <= @now
             AND NOT EXISTS (SELECT 1 FROM deliveries p
                              WHERE p.destination = d.destination AND p.message_key = d.message_key
-                               AND p.state = 'pending' AND p.id < d.id)
-          ORDER BY d.id LIMIT ?`,
+                               AND p.state = 'pending' AND p.id < d.id AND p.next_at > @now)
+          ORDER BY d.id LIMIT @limit`,
       ),
       nextDue: db.prepare<[string], { at: number | null }>(
         "SELECT MIN(next_at) AS at FROM deliveries WHERE destination = ? AND state = 'pending'",
@@ -228,10 +228,11 @@ export class Spool {
 
   /**
    * Due deliveries for one destination, oldest first, skipping any whose message has an
-   * earlier delivery to the same destination still pending (per-message order).
+   * earlier delivery to the same destination waiting for a retry (per-message order). Earlier
+   * due ones come in the same batch, before it: a destination keeps batch order per message.
    */
   due(destination: string, limit: number, excludeIds?: ReadonlySet<number>): PendingDelivery[] {
-    const rows = this.stmt.due.all(destination, this.now(), limit + (excludeIds?.size ?? 0));
+    const rows = this.stmt.due.all({ dest: destination, now: this.now(), limit: limit + (excludeIds?.size ?? 0) });
     const out: PendingDelivery[] = [];
     for (const r of rows) {
       if (excludeIds?.has(r.id)) continue;
@@ -281,8 +282,9 @@ export class Spool {
       parts.push('d.state = ?');
       args.push(state);
     }
-    if (f.ids?.length) {
-      parts.push(`d.id IN (${f.ids.map(() => '?').join(',')})`);
+    if (f.ids) {
+      // An empty list names nothing, and must not widen to "all".
+      parts.push(f.ids.length ? `d.id IN (${f.ids.map(() => '?').join(',')})` : '0');
       args.push(...f.ids);
     }
     if (f.destination) (parts.push('d.destination = ?'), args.push(f.destination));

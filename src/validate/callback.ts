@@ -19,7 +19,8 @@ function toText(v: unknown): string | null {
 /** "0.001354", 0.001354 and " 5 " are numbers; anything else is null (the raw value stays). */
 function toNumber(v: unknown): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (typeof v === 'string' && v.trim() !== '') {
+  // Decimal only: Number() would also take "0x10" and "0b1".
+  if (typeof v === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v.trim())) {
     const n = Number(v.trim());
     return Number.isFinite(n) ? n : null;
   }

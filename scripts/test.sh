@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: type check, unit tests, and integration tests against a real Kafka
+# broker. Unless KAFKA_BROKERS points at one already, a fresh single-node KRaft broker is
+# started from Maven Central artifacts (scripts/kafka.sh) and stopped afterwards.
+# Extra arguments go to vitest (e.g. `npm test -- --project unit`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+  bash scripts/kafka.sh clean >&2
+  trap 'bash scripts/kafka.sh stop >&2' EXIT
+  eval "$(bash scripts/kafka.sh start)"
+  export KAFKA_BROKERS
+  # The suite owns this broker: the outage test may stop and restart it.
+  export KAFKA_MANAGED=1
+fi
+echo "test: Kafka at $KAFKA_BROKERS (Kafka ${KAFKA_VERSION:-default version})" >&2
+
+npx tsc --noEmit
+npx vitest run "$@"

@@ -1,0 +1,321 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDestinations, type DestinationSet } from '../destinations/index.js';
+import { enrichEvent } from '../enrich/enrich.js';
+import type { DeliveryEvent } from '../event.js';
+import { silentLogger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { compileRoutes } from '../route/compile.js';
+import type { RoutesConfig } from '../route/define-routes.js';
+import { matchRoutes } from '../route/match.js';
+import { Spool } from '../spool/spool.js';
+import { postSample } from '../testing/samples.js';
+import { validateCallback } from '../validate/callback.js';
+import { Dispatcher } from './dispatcher.js';
+
+const FAST_RETRY = { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 4 };
+
+function eventFrom(fields: Record<string, unknown>): DeliveryEvent {
+  const valid = validateCallback(fields);
+  if (!valid.ok) throw new Error(`test input is not a valid callback: ${JSON.stringify(valid.problems)}`);
+  return enrichEvent(valid.callback, fields, { profile: 'default', eventId: randomUUID(), receivedAt: new Date(), sentTimeZone: 'UTC' });
+}
+
+/** Polls until `cond` holds; fails with `what` after the timeout. */
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface Hit {
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: { type: string; timestamp: string; data: DeliveryEvent };
+}
+
+/** What the receiver answers to request number n (0-based): a status, or 'hang' (never answers). */
+type Answer = (n: number, hit: Hit) => number | 'hang';
+
+interface Receiver {
+  url: string;
+  hits: Hit[];
+  close(): Promise<void>;
+}
+
+/** A real webhook endpoint on 127.0.0.1 that records every request. */
+async function startReceiver(answer: Answer = () => 200): Promise<Receiver> {
+  const hits: Hit[] = [];
+  const hanging = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const hit: Hit = { headers: req.headers, body, json: JSON.parse(body) as Hit['json'] };
+      const a = answer(hits.length, hit);
+      hits.push(hit);
+      if (a === 'hang') {
+        hanging.add(res);
+        return;
+      }
+      res.writeHead(a, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    hits,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('Dispatcher', () => {
+  let dir: string;
+  let cleanups: (() => Promise<void> | void)[];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kcr-dispatch-'));
+    cleanups = [];
+  });
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function receiver(answer?: Answer): Promise<Receiver> {
+    const r = await startReceiver(answer);
+    cleanups.push(() => r.close());
+    return r;
+  }
+
+  interface Running {
+    spool: Spool;
+    destinations: DestinationSet;
+    dispatcher: Dispatcher;
+    sinkDir: string;
+    dbPath: string;
+    /** Accepts the callbacks (one group commit) and returns their event ids in order. */
+    accept(...fields: Record<string, unknown>[]): Promise<string[]>;
+    /** dispatcher.stop(deadline), after which cleanup does not stop it again. */
+    stop(deadlineMs: number): Promise<void>;
+  }
+
+  function run(routes: Omit<RoutesConfig, 'profiles'>, opts: { start?: boolean } = {}): Running {
+    const cfg = compileRoutes({ profiles: { default: {} }, retry: FAST_RETRY, ...routes } as RoutesConfig, 'dispatcher test config');
+    const dbPath = join(dir, 'spool.db');
+    const sinkDir = join(dir, 'sink');
+    const spool = new Spool({ path: dbPath }, (e) => matchRoutes(e, cfg.table));
+    const destinations = createDestinations(cfg, { kafkaBrokers: [], sinkDir, logger: silentLogger });
+    const dispatcher = new Dispatcher({ spool, destinations, logger: silentLogger, metrics: new Metrics(), pollMs: 20 });
+    let stopped = false;
+    cleanups.push(async () => {
+      if (!stopped) await dispatcher.stop(0);
+      await destinations.close();
+      spool.close();
+    });
+    if (opts.start !== false) dispatcher.start();
+    return {
+      spool,
+      destinations,
+      dispatcher,
+      sinkDir,
+      dbPath,
+      async accept(...fields) {
+        const results = await Promise.all(fields.map((f) => spool.accept(eventFrom(f))));
+        return results.map((r) => r.eventId);
+      },
+      async stop(deadlineMs) {
+        stopped = true;
+        await dispatcher.stop(deadlineMs);
+      },
+    };
+  }
+
+  const deliveryOf = (spool: Spool, eventId: string, destination: string) =>
+    spool.listDeliveries(null, { eventId, destination })[0];
+
+  describe('webhooks', () => {
+    it('POSTs {type, timestamp, data} with webhook-id = event id, signed so standardwebhooks verifies it', async () => {
+      const secret = `whsec_${randomBytes(24).toString('base64')}`;
+      const crm = await receiver();
+      const r = run({ webhooks: { crm: { url: crm.url, secret } }, rules: [{ name: 'all', to: ['webhook:crm'] }] });
+      const [eventId] = await r.accept(postSample());
+
+      await waitFor('the delivery to be done', () => deliveryOf(r.spool, eventId!, 'webhook:crm')?.state === 'done');
+      expect(crm.hits).toHaveLength(1);
+      const hit = crm.hits[0]!;
+      expect(hit.headers['content-type']).toBe('application/json');
+      expect(hit.headers['webhook-id']).toBe(eventId);
+      expect(hit.json.type).toBe('sms.undelivered');
+      expect(Number.isNaN(Date.parse(hit.json.timestamp))).toBe(false);
+      expect(hit.json.data).toEqual(r.spool.event(eventId!));
+
+      const headers = Object.fromEntries(Object.entries(hit.headers).map(([k, v]) => [k, String(v)]));
+      expect(new Webhook(secret).verify(hit.body, headers)).toEqual(hit.json);
+      const otherSecret = `whsec_${randomBytes(24).toString('base64')}`;
+      expect(() => new Webhook(otherSecret).verify(hit.body, headers)).toThrow();
+      expect(() => new Webhook(secret).verify(hit.body.replace('Undelivered', 'Delivered'), headers)).toThrow();
+    });
+
+    it('sends no signature when the webhook has no secret, and adds its static headers', async () => {
+      const hook = await receiver();
+      const r = run({ webhooks: { plain: { url: hook.url, headers: { 'x-team': 'sms' } } }, rules: [{ name: 'all', to: ['webhook:plain'] }] });
+      await r.accept(postSample());
+      await waitFor('one request', () => hook.hits.length === 1);
+      expect(hook.hits[0]!.headers['webhook-signature']).toBeUndefined();
+      expect(hook.hits[0]!.headers['x-team']).toBe('sms');
+    });
+
+    it('retries a 500 and marks the delivery done on the 200 that follows (attempts 3, 3 requests)', async () => {
+      const flaky = await receiver((n) => (n < 2 ? 500 : 200));
+      const r = run({ webhooks: { flaky: { url: flaky.url } }, rules: [{ name: 'all', to: ['webhook:flaky'] }] });
+      const [eventId] = await r.accept(postSample());
+
+      await waitFor('the delivery to be done', () => deliveryOf(r.spool, eventId!, 'webhook:flaky')?.state === 'done');
+      expect(deliveryOf(r.spool, eventId!, 'webhook:flaky')).toMatchObject({ state: 'done', attempts: 3, last_code: null });
+      expect(flaky.hits).toHaveLength(3);
+      expect(new Set(flaky.hits.map((h) => h.headers['webhook-id']))).toEqual(new Set([eventId]));
+    });
+
+    it('gives up after maxAttempts and dead-letters with the last failure code', async () => {
+      const down = await receiver(() => 503);
+      const r = run({ webhooks: { down: { url: down.url, retry: { maxAttempts: 2 } } }, rules: [{ name: 'all', to: ['webhook:down'] }] });
+      const [eventId] = await r.accept(postSample());
+      await waitFor('a dead letter', () => deliveryOf(r.spool, eventId!, 'webhook:down')?.state === 'dead');
+      expect(deliveryOf(r.spool, eventId!, 'webhook:down')).toMatchObject({ attempts: 2, last_code: 'http_503', last_error: expect.stringContaining('max_attempts') });
+      expect(down.hits).toHaveLength(2);
+    });
+
+    it('dead-letters a 400 at once, with code http_400', async () => {
+      const strict = await receiver(() => 400);
+      const r = run({ webhooks: { strict: { url: strict.url } }, rules: [{ name: 'all', to: ['webhook:strict'] }] });
+      const [eventId] = await r.accept(postSample());
+
+      await waitFor('a dead letter', () => deliveryOf(r.spool, eventId!, 'webhook:strict')?.state === 'dead');
+      expect(deliveryOf(r.spool, eventId!, 'webhook:strict')).toMatchObject({ state: 'dead', attempts: 1, last_code: 'http_400' });
+      expect(strict.hits).toHaveLength(1);
+      expect(r.spool.listDeliveries('dead').map((d) => d.event_id)).toEqual([eventId]);
+    });
+
+    it('disables a webhook that answers 410, dead-letters what follows without sending it, and keeps serving the others', async () => {
+      const gone = await receiver(() => 410);
+      const crm = await receiver();
+      const r = run({ webhooks: { gone: { url: gone.url }, crm: { url: crm.url } }, rules: [{ name: 'all', to: ['webhook:gone', 'webhook:crm'] }] });
+      const [first] = await r.accept(postSample({ id: 'gone-1' }));
+
+      await waitFor('the first delivery to be dead', () => deliveryOf(r.spool, first!, 'webhook:gone')?.state === 'dead');
+      expect(deliveryOf(r.spool, first!, 'webhook:gone')).toMatchObject({ last_code: 'http_410' });
+      expect([...r.spool.disabledDestinations().keys()]).toEqual(['webhook:gone']);
+
+      const [second] = await r.accept(postSample({ id: 'gone-2', message_id: 'gone-msg-2' }));
+      await waitFor('the second delivery to be dead', () => deliveryOf(r.spool, second!, 'webhook:gone')?.state === 'dead');
+      expect(deliveryOf(r.spool, second!, 'webhook:gone')).toMatchObject({ last_code: 'destination_disabled' });
+      expect(gone.hits).toHaveLength(1);
+
+      await waitFor('crm deliveries done', () => [first, second].every((id) => deliveryOf(r.spool, id!, 'webhook:crm')?.state === 'done'));
+      expect(crm.hits.map((h) => h.headers['webhook-id'])).toEqual([first, second]);
+    });
+
+    it("keeps one message's reports in order when the first attempt of the first one fails", async () => {
+      const hook = await receiver((n) => (n === 0 ? 503 : 200));
+      const r = run({ webhooks: { hook: { url: hook.url } }, rules: [{ name: 'all', to: ['webhook:hook'] }] }, { start: false });
+      const msg = { message_id: 'order-msg-1' };
+      const ids = await r.accept(
+        postSample({ ...msg, id: 'o-1', status: 'Queued', status_trace: 'QUEUED' }),
+        postSample({ ...msg, id: 'o-2', status: 'Sent', status_trace: 'SENT' }),
+        postSample({ ...msg, id: 'o-3', status: 'Delivered', status_trace: 'DELIVRD' }),
+      );
+      r.dispatcher.start();
+
+      await waitFor('all three delivered', () => ids.every((id) => deliveryOf(r.spool, id, 'webhook:hook')?.state === 'done'));
+      const sent = hook.hits.map((h) => h.headers['webhook-id']);
+      // The failed first attempt, then its retry, then the rest: never a later report first.
+      expect(sent).toEqual([ids[0], ids[0], ids[1], ids[2]]);
+      expect(hook.hits.map((h) => h.json.data.status)).toEqual(['Queued', 'Queued', 'Sent', 'Delivered']);
+    });
+
+    it('retries a receiver that never answers with code timeout', async () => {
+      const hang = await receiver(() => 'hang');
+      const r = run({ webhooks: { hang: { url: hang.url, timeoutMs: 200, retry: { maxAttempts: 2 } } }, rules: [{ name: 'all', to: ['webhook:hang'] }] });
+      const [eventId] = await r.accept(postSample());
+
+      await waitFor('a dead letter', () => deliveryOf(r.spool, eventId!, 'webhook:hang')?.state === 'dead');
+      expect(deliveryOf(r.spool, eventId!, 'webhook:hang')).toMatchObject({ attempts: 2, last_code: 'timeout', last_error: expect.stringContaining('timed out') });
+      expect(hang.hits).toHaveLength(2);
+    });
+
+    it('does not let a hanging webhook hold up another destination', async () => {
+      const hang = await receiver(() => 'hang');
+      const fast = await receiver();
+      const r = run({
+        webhooks: { hang: { url: hang.url, timeoutMs: 10_000 }, fast: { url: fast.url } },
+        rules: [{ name: 'all', to: ['webhook:hang', 'webhook:fast'] }],
+      });
+      const [a, b] = await r.accept(postSample({ id: 'h-1' }), postSample({ id: 'h-2', message_id: 'h-msg-2' }));
+      await waitFor('both fast deliveries done', () => [a, b].every((id) => deliveryOf(r.spool, id!, 'webhook:fast')?.state === 'done'));
+      expect(fast.hits).toHaveLength(2);
+      await waitFor('the hanging requests to arrive', () => hang.hits.length >= 1);
+      expect(deliveryOf(r.spool, a!, 'webhook:hang')).toMatchObject({ state: 'pending', attempts: 0 });
+    });
+  });
+
+  describe('the local sink (no Kafka brokers)', () => {
+    it('writes one JSON line per event to <sinkDir>/<topic>.jsonl, keyed by message_key', async () => {
+      const r = run({ kafka: { topics: { events: 'kaleyra.sms.events' } }, rules: [{ name: 'all', to: ['kafka:events'] }] });
+      const ids = await r.accept(postSample(), postSample({ id: 'sink-2', message_id: 'sink-msg-2', status: 'Delivered' }));
+
+      await waitFor('both deliveries done', () => ids.every((id) => deliveryOf(r.spool, id, 'kafka:events')?.state === 'done'));
+      const lines = readFileSync(join(r.sinkDir, 'kaleyra.sms.events.jsonl'), 'utf8').trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      const records = lines.map((l) => JSON.parse(l) as { topic: string; key: string; headers: Record<string, string>; value: DeliveryEvent });
+      expect(records.map((x) => x.key)).toEqual(['ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1', 'sink-msg-2']);
+      expect(records.map((x) => x.value.event_id)).toEqual(ids);
+      expect(records[0]).toMatchObject({ topic: 'kaleyra.sms.events', headers: { 'event-type': 'sms.undelivered', 'event-id': ids[0] } });
+      expect(records[0]!.value).toEqual(r.spool.event(ids[0]!));
+    });
+  });
+
+  describe('stop', () => {
+    it('leaves what it could not deliver by the deadline pending on disk', async () => {
+      const hang = await receiver(() => 'hang');
+      const r = run({ webhooks: { hang: { url: hang.url, timeoutMs: 30_000 } }, rules: [{ name: 'all', to: ['webhook:hang'] }] });
+      const [eventId] = await r.accept(postSample());
+      await waitFor('the request to be in flight', () => hang.hits.length === 1);
+
+      const started = Date.now();
+      await r.stop(200);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      r.spool.close();
+
+      const reopened = new Spool({ path: r.dbPath });
+      try {
+        expect(reopened.listDeliveries(null, { eventId })).toEqual([expect.objectContaining({ state: 'pending', attempts: 0, destination: 'webhook:hang' })]);
+      } finally {
+        reopened.close();
+      }
+    });
+
+    it('delivers what is due before the deadline, then stops', async () => {
+      const hook = await receiver();
+      const r = run({ webhooks: { hook: { url: hook.url } }, rules: [{ name: 'all', to: ['webhook:hook'] }] }, { start: false });
+      const ids = await r.accept(postSample(), postSample({ id: 'drain-2', message_id: 'drain-msg-2' }));
+      r.dispatcher.start();
+      await r.stop(5_000);
+      expect(ids.map((id) => deliveryOf(r.spool, id, 'webhook:hook')?.state)).toEqual(['done', 'done']);
+    });
+  });
+});

@@ -1,0 +1,237 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RETRY_POLICY } from '../dispatch/retry.js';
+import { ConfigError } from '../errors.js';
+import { compileRoutes, destinationRefs } from './compile.js';
+import type { RoutesConfig } from './define-routes.js';
+
+/** A valid config to break one field at a time. */
+function base(): RoutesConfig {
+  return {
+    profiles: { default: {}, 'IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX': { sentTimeZone: 'Asia/Kolkata' } },
+    kafka: { topics: { events: 'kaleyra.sms.events', failures: { name: 'kaleyra.sms.failures', partitions: 6 } } },
+    webhooks: {
+      alerts: { url: 'https://alerts.example/hooks/sms', secret: 'whsec_abc' },
+      crm: { url: 'http://crm.example:8080/sms' },
+    },
+    rules: [
+      { name: 'every-report', match: { status: '*' }, to: ['kafka:events'] },
+      { name: 'failures', match: { status: ['undelivered', 'failed'] }, to: ['kafka:failures', 'webhook:alerts'] },
+    ],
+  };
+}
+
+/** The ConfigError compileRoutes throws for `input` (fails the test when it does not throw). */
+function configError(input: unknown, source?: string): ConfigError {
+  try {
+    compileRoutes(input as RoutesConfig, source);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected compileRoutes to throw a ConfigError');
+}
+
+describe('compileRoutes accepts a valid config', () => {
+  it('maps topic aliases and webhooks to destination refs', () => {
+    const cfg = compileRoutes(base());
+    expect(Object.fromEntries(cfg.topics)).toEqual({
+      'kafka:events': { name: 'kaleyra.sms.events' },
+      'kafka:failures': { name: 'kaleyra.sms.failures', partitions: 6 },
+    });
+    expect([...cfg.webhooks.keys()]).toEqual(['webhook:alerts', 'webhook:crm']);
+    expect(cfg.webhooks.get('webhook:alerts')?.url).toBe('https://alerts.example/hooks/sms');
+    expect(destinationRefs(cfg)).toEqual(['kafka:events', 'kafka:failures', 'webhook:alerts', 'webhook:crm']);
+  });
+
+  it('keeps the profiles by name', () => {
+    const cfg = compileRoutes(base());
+    expect([...cfg.profiles.keys()]).toEqual(['default', 'IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX']);
+    expect(cfg.profiles.get('IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX')).toEqual({ sentTimeZone: 'Asia/Kolkata' });
+  });
+
+  it('compiles the rules in order, with their destinations and stop flags', () => {
+    const { table } = compileRoutes(base());
+    expect(table.rules.map((r) => ({ name: r.name, index: r.index, to: r.to, stop: r.stop }))).toEqual([
+      { name: 'every-report', index: 0, to: ['kafka:events'], stop: false },
+      { name: 'failures', index: 1, to: ['kafka:failures', 'webhook:alerts'], stop: false },
+    ]);
+    expect(table.fallback).toBeNull();
+  });
+
+  it('uses the default retry policy and client id unless told otherwise', () => {
+    const cfg = compileRoutes(base());
+    expect(cfg.retry).toEqual(DEFAULT_RETRY_POLICY);
+    expect(cfg.kafkaClientId).toBe('kaleyra-callback-router');
+  });
+
+  it('layers a config retry policy and client id over the defaults', () => {
+    const cfg = compileRoutes({ ...base(), kafka: { ...base().kafka!, clientId: 'my-router' }, retry: { maxAttempts: 3 } });
+    expect(cfg.retry).toEqual({ ...DEFAULT_RETRY_POLICY, maxAttempts: 3 });
+    expect(cfg.kafkaClientId).toBe('my-router');
+  });
+
+  it('accepts a config with neither Kafka nor webhooks when no rule names a destination', () => {
+    const cfg = compileRoutes({ profiles: { default: {} }, rules: [{ name: 'drop-all', to: [], stop: true }] });
+    expect(cfg.table.rules).toHaveLength(1);
+    expect(destinationRefs(cfg)).toEqual([]);
+  });
+
+  describe('a webhook with `enabled: false`', () => {
+    const cfg = compileRoutes({
+      ...base(),
+      webhooks: { ...base().webhooks, crm: { url: 'http://crm.example/sms', enabled: false } },
+      rules: [
+        { name: 'crm-only', to: ['webhook:crm'] },
+        { name: 'both', to: ['webhook:crm', 'webhook:alerts'] },
+      ],
+      fallback: ['webhook:crm', 'kafka:events'],
+    });
+
+    it('is removed from the rules that name it', () => {
+      expect(cfg.table.rules.map((r) => r.to)).toEqual([[], ['webhook:alerts']]);
+    });
+
+    it('is removed from the fallback', () => {
+      expect(cfg.table.fallback).toEqual(['kafka:events']);
+    });
+
+    it('is not a destination at all', () => {
+      expect(cfg.webhooks.has('webhook:crm')).toBe(false);
+      expect(destinationRefs(cfg)).not.toContain('webhook:crm');
+    });
+  });
+});
+
+describe('compileRoutes rejects a bad config with a ConfigError naming the rule and the field', () => {
+  it('an unknown webhook in `to` names the rule (by name and index), the field `to[1]` and the declared webhooks', () => {
+    const input = base();
+    const err = configError({
+      ...input,
+      rules: [...input.rules, { name: 'alert-ops', match: { iso_code: 'IN' }, to: ['kafka:events', 'webhook:ops'] }],
+    });
+    expect(err.message).toContain('routes.config.ts is invalid');
+    expect(err.message).toContain('rule "alert-ops" (rules[2]), field "to[1]": unknown webhook "ops"');
+    expect(err.message).toContain('(declared: webhook:alerts, webhook:crm)');
+  });
+
+  it('an unknown Kafka topic in `to` names the rule, the field and the declared topics', () => {
+    const err = configError({ ...base(), rules: [{ name: 'audit', to: ['kafka:audit'] }] });
+    expect(err.message).toContain('rule "audit" (rules[0]), field "to[0]": unknown Kafka topic "audit"');
+    expect(err.message).toContain('(declared: kafka:events, kafka:failures)');
+  });
+
+  it('a ref that is neither kafka: nor webhook: says so', () => {
+    const err = configError({ ...base(), rules: [{ name: 'typo', to: ['kakfa:events'] }] });
+    expect(err.message).toContain('rule "typo" (rules[0]), field "to[0]": "kakfa:events" is not "kafka:<topic>" or "webhook:<name>"');
+  });
+
+  it('an unknown topic with no topics declared says "none"', () => {
+    const err = configError({ profiles: { default: {} }, rules: [{ name: 'r', to: ['kafka:events'] }] });
+    expect(err.message).toContain('(declared: none)');
+  });
+
+  it('a fallback naming an unknown destination names `fallback[i]`', () => {
+    const err = configError({ ...base(), fallback: ['kafka:events', 'kafka:unrouted'] });
+    expect(err.message).toContain('field "fallback[1]": unknown Kafka topic "unrouted" (declared: kafka:events, kafka:failures)');
+  });
+
+  it('a rule name used twice is an error on the second one', () => {
+    const err = configError({
+      ...base(),
+      rules: [
+        { name: 'events', to: ['kafka:events'] },
+        { name: 'events', to: ['kafka:failures'] },
+      ],
+    });
+    expect(err.message).toContain('rule "events" (rules[1]), field "name": the name is used twice');
+  });
+
+  it('an empty `to` without `stop: true` does nothing and is an error', () => {
+    const err = configError({ ...base(), rules: [{ name: 'noop', to: [] }] });
+    expect(err.message).toContain('rule "noop" (rules[0]), field "to"');
+  });
+
+  it('lists every problem, not just the first', () => {
+    const err = configError({
+      ...base(),
+      rules: [
+        { name: 'a', to: ['webhook:nope'] },
+        { name: 'a', to: ['kafka:nope'] },
+      ],
+      fallback: ['webhook:gone'],
+    });
+    expect(err.message.split('\n').filter((l) => l.startsWith('  - '))).toHaveLength(4);
+  });
+
+  it('uses the source name it is given', () => {
+    const err = configError({ ...base(), rules: [{ name: 'r', to: ['kafka:x'] }] }, '/etc/router/routes.config.ts');
+    expect(err.message).toMatch(/^\/etc\/router\/routes\.config\.ts is invalid:/);
+  });
+
+  it.each([
+    ['not a URL', 'crm.example/sms'],
+    ['not http(s)', 'ftp://crm.example/sms'],
+    ['empty', ''],
+  ])('an invalid webhook URL (%s) names webhooks.<name>.url', (_what, url) => {
+    const err = configError({ ...base(), webhooks: { ...base().webhooks, crm: { url } } });
+    expect(err.message).toContain('field "webhooks.crm.url": must be an http(s) URL');
+  });
+
+  it('a profile with an unknown time zone names the profile and sentTimeZone', () => {
+    const err = configError({ ...base(), profiles: { default: { sentTimeZone: 'Asia/Bangalore' } } });
+    expect(err.message).toContain('field "profiles.default.sentTimeZone": is not a known IANA time zone');
+  });
+
+  it('a profile name that is not URL-safe is an error naming the profile', () => {
+    const err = configError({ ...base(), profiles: { 'my profile': {} } });
+    expect(err.message).toContain('field "profiles.my profile"');
+  });
+
+  it('a profile name that is not URL-safe says what a profile name may contain', () => {
+    const err = configError({ ...base(), profiles: { 'my profile': {} } });
+    expect(err.message).toContain('profile names must be URL-safe');
+  });
+
+  it('an unknown key in a rule (strict) names the rule and the key', () => {
+    const input = base();
+    const err = configError({ ...input, rules: [input.rules[0], { name: 'typo', matches: { status: 'Failed' }, to: ['kafka:events'] }] });
+    expect(err.message).toContain('rule "typo" (rules[1])');
+    expect(err.message).toContain('"matches"');
+  });
+
+  it('an unknown key in a rule\'s match (strict) names the rule, `match` and the key', () => {
+    const err = configError({ ...base(), rules: [{ name: 'by-country', match: { country: 'IN' }, to: ['kafka:events'] }] });
+    expect(err.message).toContain('rule "by-country" (rules[0]), field "match"');
+    expect(err.message).toContain('"country"');
+  });
+
+  it('an unknown top-level key (strict) is an error', () => {
+    const err = configError({ ...base(), rule: [] });
+    expect(err.message).toContain('"rule"');
+  });
+
+  it.each([
+    ['an empty pattern', { status: '' }, 'field "match.status"'],
+    ['an empty pattern list', { iso_code: [] }, 'field "match.iso_code"'],
+    ['a non-boolean final', { final: 'yes' }, 'field "match.final"'],
+  ])('%s in a rule names the rule and the field', (_what, match, field) => {
+    const err = configError({ ...base(), rules: [{ name: 'bad-match', match, to: ['kafka:events'] }] });
+    expect(err.message).toContain(`rule "bad-match" (rules[0]), ${field}`);
+  });
+
+  it('a rule without a name is "(unnamed)"', () => {
+    const err = configError({ ...base(), rules: [{ to: ['kafka:events'] }] });
+    expect(err.message).toContain('rule (unnamed) (rules[0]), field "name"');
+  });
+
+  it('an invalid Kafka topic name names the alias', () => {
+    const err = configError({ ...base(), kafka: { topics: { events: 'kaleyra sms events' } } });
+    expect(err.message).toContain('field "kafka.topics.events": is not a valid Kafka topic name');
+  });
+
+  it('an unknown retry option (strict) is an error', () => {
+    const err = configError({ ...base(), retry: { maxRetries: 3 } });
+    expect(err.message).toContain('field "retry"');
+    expect(err.message).toContain('"maxRetries"');
+  });
+});

@@ -1,0 +1,142 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
+import { loadSettings } from './settings.js';
+
+function settingsError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadSettings(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error('expected loadSettings to throw a ConfigError');
+}
+
+describe('loadSettings', () => {
+  it('has a default for everything', () => {
+    expect(loadSettings({})).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      kafkaBrokers: [],
+      dataDir: resolve('data'),
+      spoolPath: resolve('data', 'spool.db'),
+      sinkDir: resolve('data', 'sink'),
+      maxBodyBytes: 256 * 1024,
+      sentTimeZone: 'UTC',
+      dedupeWindowMs: 600_000,
+      retentionMs: 168 * 3_600_000,
+      shutdownTimeoutMs: 10_000,
+      adminToken: undefined,
+      kafkaRequestTimeoutMs: 15_000,
+      dispatchPollMs: 1_000,
+    });
+  });
+
+  it('treats empty and undefined variables as unset', () => {
+    expect(loadSettings({ PORT: '', SENT_TIME_ZONE: '', KAFKA_BROKERS: undefined })).toEqual(loadSettings({}));
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(loadSettings({ PATH: '/usr/bin', HOME: '/root' })).toEqual(loadSettings({}));
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadSettings({
+        PORT: '9000',
+        HOST: '127.0.0.1',
+        KAFKA_BROKERS: 'kafka-1:9092',
+        DATA_DIR: '/var/lib/router',
+        MAX_BODY_BYTES: '1024',
+        SENT_TIME_ZONE: 'Asia/Kolkata',
+        DEDUPE_WINDOW_MS: '0',
+        RETENTION_HOURS: '1.5',
+        SHUTDOWN_TIMEOUT_MS: '500',
+        ADMIN_TOKEN: 'a-long-admin-token',
+        KAFKA_REQUEST_TIMEOUT_MS: '2000',
+        DISPATCH_POLL_MS: '50',
+      }),
+    ).toEqual({
+      port: 9000,
+      host: '127.0.0.1',
+      kafkaBrokers: ['kafka-1:9092'],
+      dataDir: '/var/lib/router',
+      spoolPath: '/var/lib/router/spool.db',
+      sinkDir: '/var/lib/router/sink',
+      maxBodyBytes: 1024,
+      sentTimeZone: 'Asia/Kolkata',
+      dedupeWindowMs: 0,
+      retentionMs: 5_400_000,
+      shutdownTimeoutMs: 500,
+      adminToken: 'a-long-admin-token',
+      kafkaRequestTimeoutMs: 2_000,
+      dispatchPollMs: 50,
+    });
+  });
+
+  describe('PORT', () => {
+    it.each([['0', 0], ['65535', 65_535], ['8080', 8080]])('%j is port %i', (port, n) => {
+      expect(loadSettings({ PORT: port }).port).toBe(n);
+    });
+
+    it.each([['abc'], ['-1'], ['65536'], ['80.5'], ['80 81']])('%j is a ConfigError naming PORT', (port) => {
+      const err = settingsError({ PORT: port });
+      expect(err.message).toContain('environment is invalid');
+      expect(err.message).toMatch(/^ {2}- PORT: /m);
+    });
+
+    it('a blank PORT is unset like an empty one (8080), not port 0', () => {
+      expect(loadSettings({ PORT: '  ' }).port).toBe(8080);
+    });
+  });
+
+  describe('KAFKA_BROKERS', () => {
+    it.each<[string, string[]]>([
+      ['localhost:9092', ['localhost:9092']],
+      ['kafka-1:9092,kafka-2:9093', ['kafka-1:9092', 'kafka-2:9093']],
+      [' kafka-1:9092 , kafka-2:9093 ', ['kafka-1:9092', 'kafka-2:9093']],
+      ['kafka-1:9092,,kafka-2:9093,', ['kafka-1:9092', 'kafka-2:9093']],
+      ['10.0.0.5:29092', ['10.0.0.5:29092']],
+    ])('%j is %j', (value, brokers) => {
+      expect(loadSettings({ KAFKA_BROKERS: value }).kafkaBrokers).toEqual(brokers);
+    });
+
+    it('unset means no brokers (local file sink)', () => {
+      expect(loadSettings({}).kafkaBrokers).toEqual([]);
+    });
+
+    it.each([['localhost'], ['kafka-1:9092,kafka-2'], ['kafka:port'], ['kafka-1 :9092x']])(
+      '%j is a ConfigError naming KAFKA_BROKERS',
+      (value) => {
+        expect(settingsError({ KAFKA_BROKERS: value }).message).toMatch(/- KAFKA_BROKERS: must be host:port/);
+      },
+    );
+  });
+
+  describe('SENT_TIME_ZONE', () => {
+    it.each([['UTC'], ['Asia/Kolkata'], ['America/New_York'], ['Etc/GMT-5']])('%j is accepted', (tz) => {
+      expect(loadSettings({ SENT_TIME_ZONE: tz }).sentTimeZone).toBe(tz);
+    });
+
+    it.each([['Asia/Bangalore'], ['IST+5'], ['Mars/Olympus_Mons']])('%j is a ConfigError naming SENT_TIME_ZONE', (tz) => {
+      expect(settingsError({ SENT_TIME_ZONE: tz }).message).toContain('- SENT_TIME_ZONE: is not a known IANA time zone');
+    });
+  });
+
+  it.each([
+    ['ADMIN_TOKEN', 'short', 'must be at least 16 characters'],
+    ['RETENTION_HOURS', '0', ''],
+    ['MAX_BODY_BYTES', '0', ''],
+    ['DISPATCH_POLL_MS', '5', ''],
+    ['KAFKA_REQUEST_TIMEOUT_MS', '99', ''],
+    ['DEDUPE_WINDOW_MS', '-1', ''],
+  ])('%s=%j is a ConfigError naming the variable', (name, value, detail) => {
+    expect(settingsError({ [name]: value }).message).toContain(`- ${name}: ${detail}`);
+  });
+
+  it('names every bad variable at once', () => {
+    const message = settingsError({ PORT: 'abc', KAFKA_BROKERS: 'localhost', SENT_TIME_ZONE: 'Mars/X' }).message;
+    for (const name of ['PORT', 'KAFKA_BROKERS', 'SENT_TIME_ZONE']) expect(message).toContain(`- ${name}:`);
+  });
+});

@@ -1,0 +1,510 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { enrichEvent } from '../enrich/enrich.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { DeliveryEvent } from '../event.js';
+import { compileRoutes } from '../route/compile.js';
+import { matchRoutes } from '../route/match.js';
+import { postSample } from '../testing/samples.js';
+import { validateCallback } from '../validate/callback.js';
+import { Spool, type PendingDelivery, type SpoolOptions } from './spool.js';
+
+const cfg = compileRoutes(
+  {
+    profiles: { default: {} },
+    kafka: { topics: { events: 'kaleyra.sms.events', failures: 'kaleyra.sms.failures' } },
+    webhooks: { crm: { url: 'http://127.0.0.1:9/hooks' } },
+    rules: [
+      { name: 'every-report', match: { status: '*' }, to: ['kafka:events'] },
+      { name: 'failures', match: { status: ['undelivered', 'failed', 'rejected'] }, to: ['kafka:failures', 'webhook:crm'] },
+    ],
+  },
+  'spool test config',
+);
+const plan = (event: DeliveryEvent) => matchRoutes(event, cfg.table);
+
+/** An enriched event from callback fields, as the HTTP edge builds it. */
+function eventFrom(fields: Record<string, unknown>, profile = 'default'): DeliveryEvent {
+  const valid = validateCallback(fields);
+  if (!valid.ok) throw new Error(`test input is not a valid callback: ${JSON.stringify(valid.problems)}`);
+  return enrichEvent(valid.callback, fields, { profile, eventId: randomUUID(), receivedAt: new Date(), sentTimeZone: 'UTC' });
+}
+
+/** A report for `message_id` with its own callback id. */
+function report(messageId: string, status: string, id: string = randomUUID()): DeliveryEvent {
+  return eventFrom(postSample({ message_id: messageId, id, status }));
+}
+
+const DAY = 86_400_000;
+
+describe('Spool', () => {
+  let dir: string;
+  let path: string;
+  let clock: number;
+  const open: Spool[] = [];
+  function spoolAt(opts: Partial<SpoolOptions> = {}): Spool {
+    const s = new Spool({ path, now: () => clock, ...opts }, plan);
+    open.push(s);
+    return s;
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kcr-spool-'));
+    path = join(dir, 'spool.db');
+    clock = Date.parse('2024-03-01T10:00:00Z');
+  });
+  afterEach(() => {
+    for (const s of open.splice(0)) s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('accept', () => {
+    it("stores the provider's sample and one pending delivery per planned destination once the commit resolves", async () => {
+      const spool = spoolAt();
+      const event = eventFrom(postSample());
+      const r = await spool.accept(event);
+
+      expect(r).toMatchObject({ eventId: event.event_id, duplicate: false, stale: false });
+      expect(r.route.destinations).toEqual(['kafka:events', 'kafka:failures', 'webhook:crm']);
+      expect(spool.event(event.event_id)).toEqual(event);
+      // Committed, not just visible inside the spool's own connection: another reader sees it.
+      const reader = new Database(path, { readonly: true });
+      try {
+        expect(reader.prepare('SELECT COUNT(*) AS n FROM deliveries').get()).toEqual({ n: 3 });
+      } finally {
+        reader.close();
+      }
+      const pending = spool.listDeliveries('pending', { eventId: event.event_id });
+      expect(pending.map((d) => d.destination).sort()).toEqual(['kafka:events', 'kafka:failures', 'webhook:crm']);
+      expect(pending.every((d) => d.attempts === 0 && d.message_key === 'ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1')).toBe(true);
+      const due = spool.due('webhook:crm', 10);
+      expect(due).toHaveLength(1);
+      expect(due[0]).toMatchObject({ eventId: event.event_id, type: 'sms.undelivered', attempts: 0 });
+      expect(JSON.parse(due[0]!.body)).toEqual(event);
+    });
+
+    it('keeps accepted events and deliveries across a reopen of the same file', async () => {
+      const first = spoolAt();
+      const event = eventFrom(postSample());
+      await first.accept(event);
+      first.close();
+
+      const reopened = spoolAt();
+      expect(reopened.event(event.event_id)).toEqual(event);
+      expect(reopened.due('kafka:events', 10).map((d) => d.eventId)).toEqual([event.event_id]);
+      expect(reopened.listDeliveries('pending')).toHaveLength(3);
+    });
+
+    it('commits 200 concurrent accepts in fewer transactions than requests, storing every one', async () => {
+      const spool = spoolAt();
+      let commits = 0;
+      spool.onCommit(() => commits++);
+      const events = Array.from({ length: 200 }, (_, i) => report(`msg-${i}`, 'Delivered'));
+      const results = await Promise.all(events.map((e) => spool.accept(e)));
+
+      expect(results.map((r) => r.eventId)).toEqual(events.map((e) => e.event_id));
+      for (const e of events) expect(spool.event(e.event_id)?.message_key).toBe(e.message_key);
+      expect(spool.listDeliveries('pending', { destination: 'kafka:events', limit: 1000 })).toHaveLength(200);
+      expect(commits).toBeGreaterThanOrEqual(1);
+      expect(commits).toBeLessThan(200);
+    });
+
+    it('tells onCommit listeners which destinations got new work', async () => {
+      const spool = spoolAt();
+      const seen: string[][] = [];
+      spool.onCommit((d) => seen.push([...d].sort()));
+      await spool.accept(report('m-1', 'Delivered'));
+      await spool.accept(report('m-2', 'Failed'));
+      expect(seen).toEqual([['kafka:events'], ['kafka:events', 'kafka:failures', 'webhook:crm']]);
+    });
+  });
+
+  describe('duplicates', () => {
+    it('answers a resend of the same callback (same id and status) inside the window with the first event id and stores nothing new', async () => {
+      const spool = spoolAt({ dedupeWindowMs: 10 * 60_000 });
+      const first = await spool.accept(eventFrom(postSample()));
+      clock += 9 * 60_000;
+      const again = eventFrom(postSample());
+      const second = await spool.accept(again);
+
+      expect(second).toMatchObject({ duplicate: true, eventId: first.eventId });
+      expect(second.route.destinations).toEqual([]);
+      expect(spool.event(again.event_id)).toBeNull();
+      expect(spool.listDeliveries(null)).toHaveLength(3);
+    });
+
+    it('accepts the same callback again once the dedupe window has passed', async () => {
+      const spool = spoolAt({ dedupeWindowMs: 10 * 60_000 });
+      const first = await spool.accept(eventFrom(postSample()));
+      clock += 10 * 60_000 + 1;
+      const later = eventFrom(postSample());
+      const second = await spool.accept(later);
+
+      expect(second).toMatchObject({ duplicate: false, eventId: later.event_id });
+      expect(second.eventId).not.toBe(first.eventId);
+      expect(spool.listDeliveries(null)).toHaveLength(6);
+    });
+
+    it('treats a new status for the same callback id as a new report, whatever the spelling of the old one', async () => {
+      const spool = spoolAt();
+      const sent = await spool.accept(eventFrom(postSample({ status: 'Sent' })));
+      const delivered = await spool.accept(eventFrom(postSample({ status: 'Delivered' })));
+      const respelt = await spool.accept(eventFrom(postSample({ status: 'DELIVERED ' })));
+
+      expect(sent.duplicate).toBe(false);
+      expect(delivered.duplicate).toBe(false);
+      expect(delivered.eventId).not.toBe(sent.eventId);
+      expect(respelt).toMatchObject({ duplicate: true, eventId: delivered.eventId });
+    });
+
+    it('is tracked per profile: the same callback on another profile is not a duplicate', async () => {
+      const spool = spoolAt();
+      const a = await spool.accept(eventFrom(postSample(), 'default'));
+      const b = await spool.accept(eventFrom(postSample(), 'other'));
+      expect(a.duplicate).toBe(false);
+      expect(b.duplicate).toBe(false);
+    });
+
+    it('catches a duplicate arriving in the same group commit as the original', async () => {
+      const spool = spoolAt();
+      const [a, b] = await Promise.all([spool.accept(eventFrom(postSample())), spool.accept(eventFrom(postSample()))]);
+      expect(a!.duplicate).toBe(false);
+      expect(b).toMatchObject({ duplicate: true, eventId: a!.eventId });
+    });
+  });
+
+  describe('out-of-order reports', () => {
+    function latestStatus(messageKey: string): string | undefined {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare<[string], { status: string }>('SELECT status FROM message_state WHERE message_key = ?').get(messageKey)?.status;
+      } finally {
+        db.close();
+      }
+    }
+
+    it('marks a Sent that arrives after Delivered as stale, stores it so, and keeps Delivered as the latest state', async () => {
+      const spool = spoolAt();
+      const delivered = await spool.accept(report('m-ooo', 'Delivered'));
+      const sent = report('m-ooo', 'Sent');
+      const late = await spool.accept(sent);
+
+      expect(delivered.stale).toBe(false);
+      expect(late.stale).toBe(true);
+      expect(spool.event(sent.event_id)?.stale).toBe(true);
+      expect(latestStatus('m-ooo')).toBe('Delivered');
+
+      const laterStill = await spool.accept(report('m-ooo', 'Sent'));
+      expect(laterStill.stale).toBe(true);
+      expect(latestStatus('m-ooo')).toBe('Delivered');
+    });
+
+    it('marks neither report stale when Sent comes before Delivered', async () => {
+      const spool = spoolAt();
+      const sent = await spool.accept(report('m-io', 'Sent'));
+      const delivered = await spool.accept(report('m-io', 'Delivered'));
+      expect(sent.stale).toBe(false);
+      expect(delivered.stale).toBe(false);
+      expect(spool.event(delivered.eventId)?.stale).toBe(false);
+      expect(latestStatus('m-io')).toBe('Delivered');
+    });
+
+    it('routes on the stored (stale) event, so rules can drop stale reports', async () => {
+      const dropStale = compileRoutes({
+        profiles: { default: {} },
+        kafka: { topics: { events: 'e' } },
+        rules: [
+          { name: 'drop-stale', match: { stale: true }, to: [], stop: true },
+          { name: 'all', to: ['kafka:events'] },
+        ],
+      });
+      const spool = new Spool({ path, now: () => clock }, (e) => matchRoutes(e, dropStale.table));
+      open.push(spool);
+      await spool.accept(report('m-drop', 'Delivered'));
+      const late = await spool.accept(report('m-drop', 'Sent'));
+      expect(late.route).toEqual({ destinations: [], rules: ['drop-stale'], fallback: false });
+      expect(spool.listDeliveries(null, { eventId: late.eventId })).toEqual([]);
+    });
+  });
+
+  describe('per-message order', () => {
+    /**
+     * The ordering promise of due(): a delivery of a message comes out only after every earlier
+     * pending delivery of that message to that destination, in the same result and before it.
+     */
+    function expectMessageOrder(spool: Spool, destination: string, due: PendingDelivery[]): void {
+      const pending = spool.listDeliveries('pending', { destination, limit: 10_000 });
+      due.forEach((d, i) => {
+        const earlier = pending.filter((p) => p.message_key === d.messageKey && p.id < d.id).map((p) => p.id);
+        const before = due.slice(0, i).map((x) => x.id);
+        for (const id of earlier) expect(before, `delivery ${d.id} left before earlier delivery ${id} of ${d.messageKey}`).toContain(id);
+      });
+    }
+
+    it('never hands out a later delivery of a message to a destination while an earlier one is pending', async () => {
+      const spool = spoolAt();
+      const a1 = await spool.accept(report('m-A', 'Sent'));
+      const a2 = await spool.accept(report('m-A', 'Delivered'));
+      const b1 = await spool.accept(report('m-B', 'Delivered'));
+
+      const due = spool.due('kafka:events', 10);
+      expect(due[0]!.eventId).toBe(a1.eventId);
+      expect(due.map((d) => d.eventId)).toContain(b1.eventId);
+      expectMessageOrder(spool, 'kafka:events', due);
+
+      // The first report of m-A waits for a retry: m-B still goes, the second report of m-A does not.
+      spool.markRetry(due[0]!.id, clock + 60_000, 'http_503', 'busy');
+      expect(spool.due('kafka:events', 10).map((d) => d.eventId)).toEqual([b1.eventId]);
+      expect(spool.due('kafka:events', 1).map((d) => d.eventId)).toEqual([b1.eventId]);
+
+      clock += 60_000;
+      const again = spool.due('kafka:events', 10);
+      expect(again[0]!.eventId).toBe(a1.eventId);
+      expectMessageOrder(spool, 'kafka:events', again);
+
+      spool.markDone([again[0]!.id]);
+      expect(spool.due('kafka:events', 10).map((d) => d.eventId)).toEqual([a2.eventId, b1.eventId]);
+    });
+
+    it('lets a dead letter stop blocking the later reports of its message', async () => {
+      const spool = spoolAt();
+      await spool.accept(report('m-D', 'Sent'));
+      const d2 = await spool.accept(report('m-D', 'Delivered'));
+      const [first] = spool.due('kafka:events', 1);
+      spool.markRetry(first!.id, clock + 60_000, 'http_503', 'busy');
+      expect(spool.due('kafka:events', 10)).toEqual([]);
+      spool.markDead(first!.id, 'http_400', 'bad');
+      expect(spool.due('kafka:events', 10).map((d) => d.eventId)).toEqual([d2.eventId]);
+    });
+
+    it('orders each destination on its own: a pending delivery to one does not hold back another', async () => {
+      const spool = spoolAt();
+      const f1 = await spool.accept(report('m-F', 'Failed'));
+      const f2 = await spool.accept(report('m-F', 'Undelivered'));
+      const [crm] = spool.due('webhook:crm', 10);
+      spool.markRetry(crm!.id, clock + 60_000, 'timeout', 'timed out');
+
+      expect(spool.due('webhook:crm', 10)).toEqual([]);
+      const failures = spool.due('kafka:failures', 10);
+      expect(failures[0]!.eventId).toBe(f1.eventId);
+      expectMessageOrder(spool, 'kafka:failures', failures);
+      spool.markDone([failures[0]!.id]);
+      expect(spool.due('kafka:failures', 10).map((d) => d.eventId)).toEqual([f2.eventId]);
+    });
+
+    it('skips excluded (in-flight) ids and still honours the limit', async () => {
+      const spool = spoolAt();
+      const ids = [];
+      for (let i = 0; i < 5; i++) ids.push((await spool.accept(report(`m-x${i}`, 'Delivered'))).eventId);
+      const all = spool.due('kafka:events', 5);
+      const rest = spool.due('kafka:events', 2, new Set([all[0]!.id, all[1]!.id]));
+      expect(rest.map((d) => d.eventId)).toEqual(ids.slice(2, 4));
+    });
+
+    it('reports when the next pending delivery falls due', async () => {
+      const spool = spoolAt();
+      expect(spool.nextDueAt('kafka:events')).toBeNull();
+      await spool.accept(report('m-n', 'Delivered'));
+      const [d] = spool.due('kafka:events', 1);
+      spool.markRetry(d!.id, clock + 5_000, 'kafka_unavailable', 'down');
+      expect(spool.nextDueAt('kafka:events')).toBe(clock + 5_000);
+    });
+  });
+
+  describe('delivery outcomes, replay and backfill', () => {
+    it('records done, retry and dead outcomes with attempts, codes and errors', async () => {
+      const spool = spoolAt();
+      await spool.accept(eventFrom(postSample()));
+      const byDest = (dest: string) => spool.listDeliveries(null, { destination: dest })[0]!;
+
+      spool.markDone([byDest('kafka:events').id]);
+      spool.markRetry(byDest('kafka:failures').id, clock + 1_000, 'http_503', 'POST answered 503');
+      spool.markDead(byDest('webhook:crm').id, 'http_400', 'POST answered 400 (permanent)');
+
+      expect(byDest('kafka:events')).toMatchObject({ state: 'done', attempts: 1, last_code: null });
+      expect(byDest('kafka:failures')).toMatchObject({ state: 'pending', attempts: 1, next_at: clock + 1_000, last_code: 'http_503' });
+      expect(byDest('webhook:crm')).toMatchObject({ state: 'dead', attempts: 1, last_code: 'http_400', last_error: 'POST answered 400 (permanent)' });
+      expect(spool.listDeliveries('dead').map((d) => d.destination)).toEqual(['webhook:crm']);
+      expect(spool.counts()).toEqual([
+        { destination: 'kafka:events', state: 'done', n: 1 },
+        { destination: 'kafka:failures', state: 'pending', n: 1 },
+        { destination: 'webhook:crm', state: 'dead', n: 1 },
+      ]);
+    });
+
+    it('does not change a delivery that is no longer pending', async () => {
+      const spool = spoolAt();
+      await spool.accept(report('m-once', 'Delivered'));
+      const [d] = spool.due('kafka:events', 1);
+      spool.markDead(d!.id, 'http_400', 'bad');
+      spool.markDone([d!.id]);
+      spool.markRetry(d!.id, clock, 'timeout', 'late');
+      expect(spool.listDeliveries(null)[0]).toMatchObject({ state: 'dead', attempts: 1, last_code: 'http_400' });
+    });
+
+    it('replays dead letters back to pending with fresh attempts, matching the filter only', async () => {
+      const spool = spoolAt();
+      await spool.accept(eventFrom(postSample()));
+      for (const d of spool.listDeliveries('pending')) {
+        spool.markRetry(d.id, clock, 'http_500', 'boom');
+        spool.markDead(d.id, d.destination === 'webhook:crm' ? 'http_400' : 'timeout', 'gave up');
+      }
+      const notified: string[][] = [];
+      spool.onCommit((d) => notified.push([...d]));
+
+      expect(spool.replay({ code: 'http_400' })).toBe(1);
+      const crm = spool.listDeliveries(null, { destination: 'webhook:crm' })[0]!;
+      expect(crm).toMatchObject({ state: 'pending', attempts: 0 });
+      expect(spool.due('webhook:crm', 10)).toHaveLength(1);
+      expect(spool.listDeliveries('dead').map((d) => d.destination).sort()).toEqual(['kafka:events', 'kafka:failures']);
+      expect(notified).toEqual([['webhook:crm']]);
+    });
+
+    it("replays delivered ('done') deliveries when asked for that state", async () => {
+      const spool = spoolAt();
+      const { eventId } = await spool.accept(report('m-done', 'Delivered'));
+      spool.markDone(spool.due('kafka:events', 10).map((d) => d.id));
+
+      expect(spool.replay({ eventId })).toBe(0);
+      expect(spool.replay({ eventId }, 'done')).toBe(1);
+      expect(spool.listDeliveries(null, { eventId })[0]).toMatchObject({ state: 'pending', attempts: 0 });
+    });
+
+    it('replays only the listed ids; an empty id list replays nothing', async () => {
+      const spool = spoolAt();
+      await spool.accept(eventFrom(postSample()));
+      for (const d of spool.listDeliveries('pending')) spool.markDead(d.id, 'http_400', 'bad');
+      const [one] = spool.listDeliveries('dead', { destination: 'webhook:crm' });
+
+      expect(spool.replay({ ids: [one!.id] })).toBe(1);
+      // An empty selection selects nothing: it must not widen into "every dead letter".
+      expect(spool.replay({ ids: [] })).toBe(0);
+      expect(spool.listDeliveries('dead')).toHaveLength(2);
+    });
+
+    it('backfills a new destination with the stored events it has not had, once', async () => {
+      const spool = spoolAt();
+      const a = await spool.accept(report('m-bf1', 'Delivered'));
+      const b = await spool.accept(report('m-bf2', 'Failed'));
+      const notified: string[][] = [];
+      spool.onCommit((d) => notified.push([...d]));
+
+      expect(spool.backfill('webhook:audit')).toBe(2);
+      expect(spool.backfill('webhook:audit')).toBe(0);
+      const audit = spool.listDeliveries('pending', { destination: 'webhook:audit' });
+      expect(audit.map((d) => d.event_id).sort()).toEqual([a.eventId, b.eventId].sort());
+      expect(audit.map((d) => d.message_key).sort()).toEqual(['m-bf1', 'm-bf2']);
+      // m-bf2 already went to webhook:crm: nothing to add there.
+      expect(spool.backfill('webhook:crm')).toBe(1);
+      expect(spool.backfill('webhook:other', { messageKey: 'm-bf2' })).toBe(1);
+      expect(notified).toEqual([['webhook:audit'], ['webhook:crm'], ['webhook:other']]);
+    });
+  });
+
+  describe('retention', () => {
+    it('purges old events that have nothing pending, keeps pending ones, and expires dedupe keys', async () => {
+      const spool = spoolAt({ retentionMs: 7 * DAY, dedupeWindowMs: 10 * 60_000 });
+      const done = await spool.accept(report('m-old-done', 'Delivered', 'cb-done'));
+      const dead = await spool.accept(report('m-old-dead', 'Delivered', 'cb-dead'));
+      const waiting = await spool.accept(report('m-old-pending', 'Delivered', 'cb-pending'));
+      const [dDone] = spool.listDeliveries('pending', { eventId: done.eventId });
+      const [dDead] = spool.listDeliveries('pending', { eventId: dead.eventId });
+      spool.markDone([dDone!.id]);
+      spool.markDead(dDead!.id, 'http_400', 'bad');
+      spool.recordRejected({ profile: 'default', statusCode: 400, reason: 'old', contentType: null, body: 'x' });
+
+      clock += 7 * DAY + 1;
+      const fresh = await spool.accept(report('m-new', 'Delivered', 'cb-new'));
+      expect(spool.purge()).toBe(2);
+
+      expect(spool.event(done.eventId)).toBeNull();
+      expect(spool.event(dead.eventId)).toBeNull();
+      expect(spool.event(waiting.eventId)).not.toBeNull();
+      expect(spool.event(fresh.eventId)).not.toBeNull();
+      expect(spool.listDeliveries(null).map((d) => d.event_id).sort()).toEqual([waiting.eventId, fresh.eventId].sort());
+      expect(spool.listRejected()).toEqual([]);
+
+      const db = new Database(path, { readonly: true });
+      try {
+        const keys = db.prepare<[], { key: string }>('SELECT key FROM dedupe').all().map((r) => r.key);
+        expect(keys).toEqual(['default\u0000cb-new\u0000delivered']);
+      } finally {
+        db.close();
+      }
+    });
+
+    it('forgets the out-of-order state of purged messages but not of kept ones', async () => {
+      const spool = spoolAt({ retentionMs: DAY });
+      const delivered = await spool.accept(report('m-purged', 'Delivered'));
+      spool.markDone(spool.due('kafka:events', 10).map((d) => d.id));
+      clock += DAY + 1;
+      spool.purge();
+      expect(spool.event(delivered.eventId)).toBeNull();
+      // With the message gone, a late Sent has nothing to be compared with.
+      expect((await spool.accept(report('m-purged', 'Sent'))).stale).toBe(false);
+    });
+  });
+
+  describe('rejected callbacks', () => {
+    it('keeps the payload, reason and content type of a refused callback, newest first', () => {
+      const spool = spoolAt();
+      spool.recordRejected({ profile: 'default', statusCode: 400, reason: 'status: is missing', contentType: 'application/json', body: '{"id":"x"}' });
+      spool.recordRejected({ profile: 'gone', statusCode: 404, reason: 'unknown profile', contentType: null, body: 'status=Delivered&id=1' });
+
+      const rows = spool.listRejected();
+      expect(rows.map(({ id: _id, ...r }) => r)).toEqual([
+        { received_at: clock, profile: 'gone', status_code: 404, reason: 'unknown profile', content_type: null, body: 'status=Delivered&id=1' },
+        { received_at: clock, profile: 'default', status_code: 400, reason: 'status: is missing', content_type: 'application/json', body: '{"id":"x"}' },
+      ]);
+      expect(spool.listRejected(1)).toHaveLength(1);
+    });
+  });
+
+  describe('a store that cannot commit', () => {
+    /**
+     * Root ignores file permissions, so chmod cannot make the file read-only here. Instead the
+     * spool's own connection is switched to query_only: SQLite then refuses every write with
+     * SQLITE_READONLY, exactly as it does for a read-only file or mount.
+     */
+    function makeReadOnly(spool: Spool, on = true): void {
+      (spool as unknown as { db: Database.Database }).db.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
+    }
+
+    it('rejects accept() with StoreUnavailableError, records why, and reports itself not writable', async () => {
+      const spool = spoolAt();
+      expect(spool.writable()).toBe(true);
+      makeReadOnly(spool);
+      const event = eventFrom(postSample());
+
+      const err = await spool.accept(event).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as StoreUnavailableError).retriable).toBe(true);
+      expect(spool.lastCommitError).toMatch(/readonly/);
+      expect(spool.writable()).toBe(false);
+      expect(spool.event(event.event_id)).toBeNull();
+    });
+
+    it('fails every request of the batch and recovers on the next successful commit', async () => {
+      const spool = spoolAt();
+      makeReadOnly(spool);
+      const outcomes = await Promise.allSettled([spool.accept(report('m-r1', 'Delivered')), spool.accept(report('m-r2', 'Delivered'))]);
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+
+      makeReadOnly(spool, false);
+      const ok = await spool.accept(report('m-r3', 'Delivered'));
+      expect(ok.duplicate).toBe(false);
+      expect(spool.lastCommitError).toBeNull();
+      expect(spool.writable()).toBe(true);
+    });
+
+    it('swallows a failure to record a rejected payload (a 4xx must not become a 5xx)', () => {
+      const spool = spoolAt();
+      makeReadOnly(spool);
+      expect(() => spool.recordRejected({ profile: 'default', statusCode: 400, reason: 'x', contentType: null, body: 'x' })).not.toThrow();
+    });
+  });
+});

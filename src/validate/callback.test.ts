@@ -1,0 +1,245 @@
+import { describe, expect, it } from 'vitest';
+import { fieldsFromQuery } from '../ingest/parse.js';
+import { GET_SAMPLE_QUERY, postSample } from '../testing/samples.js';
+import { validateCallback, type KaleyraCallback, type ValidationResult } from './callback.js';
+
+/** Kaleyra's POST sample, copied from ../shared/reference/kaleyra-callback-profiles.txt. */
+const KALEYRA_POST_SAMPLE = {
+  sender: 'TEST',
+  recipient: '919620838XXX',
+  type: 'DEFAULT',
+  flash: 0,
+  total: 1,
+  source: 'API',
+  price: '0.001354',
+  iso_code: 'IN',
+  message_id: 'ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1',
+  country_name: 'India',
+  campaign_name: '',
+  length: 5,
+  units: 1,
+  sent_time: '2022-04-05 09:55:50',
+  status_time: '2022-04-05 08:55:50+00:00',
+  status_trace: 'REJECTED-MULTIPART',
+  status: 'Undelivered',
+  description: 'Validation fail [SMS over 160 characters]',
+  id: 'ebccc6ff-6311-4XXc-b23d-afe6fXXXXXf6',
+  ref: '',
+  ref1: '',
+  ref2: '',
+};
+
+function accepted(result: ValidationResult): KaleyraCallback {
+  if (!result.ok) throw new Error(`expected the callback to validate: ${JSON.stringify(result.problems)}`);
+  return result.callback;
+}
+
+describe('validateCallback', () => {
+  it('the test helper postSample() is the reference sample, field for field', () => {
+    expect(postSample()).toEqual(KALEYRA_POST_SAMPLE);
+  });
+
+  it("accepts the provider's POST sample, with numbers, flag and empty refs normalized", () => {
+    expect(accepted(validateCallback(KALEYRA_POST_SAMPLE))).toEqual({
+      sender: 'TEST',
+      recipient: '919620838XXX',
+      type: 'DEFAULT',
+      flash: false,
+      total: 1,
+      source: 'API',
+      price: 0.001354,
+      iso_code: 'IN',
+      message_id: 'ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1',
+      country_name: 'India',
+      campaign_name: null,
+      length: 5,
+      units: 1,
+      sent_time: '2022-04-05 09:55:50',
+      status_time: '2022-04-05 08:55:50+00:00',
+      status_trace: 'REJECTED-MULTIPART',
+      status: 'Undelivered',
+      description: 'Validation fail [SMS over 160 characters]',
+      id: 'ebccc6ff-6311-4XXc-b23d-afe6fXXXXXf6',
+      ref: null,
+      ref1: null,
+      ref2: null,
+    });
+  });
+
+  it('does not change the object it is given', () => {
+    const fields = { ...KALEYRA_POST_SAMPLE };
+    validateCallback(fields);
+    expect(fields).toEqual(KALEYRA_POST_SAMPLE);
+  });
+
+  it("accepts the provider's GET sample, where every value is a string", () => {
+    const cb = accepted(validateCallback(fieldsFromQuery(GET_SAMPLE_QUERY)));
+    expect(cb).toMatchObject({
+      status: 'Not Sent',
+      status_trace: 'BLACKLIST',
+      description: 'Rejected as the number is blacklisted by operator.',
+      id: '84352649-f610-4fd7-b7de-c163be9b1XXX',
+      flash: false,
+      price: 0.001354,
+      total: 1,
+      length: 5,
+      units: 1,
+      campaign_name: null,
+      ref: null,
+      ref1: null,
+      ref2: null,
+      // The "+" of "+00:00" is a space after form-decoding; time parsing deals with it.
+      status_time: '2022-04-05 08:55:50 00:00',
+    });
+  });
+
+  it('the POST sample with every value sent as a string validates to the same callback', () => {
+    const asStrings = Object.fromEntries(Object.entries(KALEYRA_POST_SAMPLE).map(([k, v]) => [k, String(v)]));
+    expect(accepted(validateCallback(asStrings))).toEqual(accepted(validateCallback(KALEYRA_POST_SAMPLE)));
+  });
+
+  it('keeps fields it does not know, exactly as sent', () => {
+    const cb = accepted(validateCallback({ ...KALEYRA_POST_SAMPLE, dlr_code: '000', extra: { nested: [1] } }));
+    expect(cb).toMatchObject({ dlr_code: '000', extra: { nested: [1] } });
+  });
+
+  it('trims text values', () => {
+    const cb = accepted(validateCallback({ ...KALEYRA_POST_SAMPLE, status: '  Delivered \n', iso_code: ' IN ' }));
+    expect(cb.status).toBe('Delivered');
+    expect(cb.iso_code).toBe('IN');
+  });
+
+  it('turns numbers and booleans in text fields into text', () => {
+    const cb = accepted(validateCallback({ status: 'Delivered', id: 12345, ref: true, ref1: 0 }));
+    expect(cb).toMatchObject({ id: '12345', ref: 'true', ref1: '0' });
+  });
+
+  describe('numeric fields', () => {
+    it.each<[string, unknown, number]>([
+      ['price', '0.001354', 0.001354],
+      ['price', 0.001354, 0.001354],
+      ['price', ' 0.5 ', 0.5],
+      ['price', '0', 0],
+      ['total', '1', 1],
+      ['length', ' 5 ', 5],
+      ['units', '2', 2],
+      ['units', 2, 2],
+    ])('%s %j is the number %d', (field, value, n) => {
+      expect(accepted(validateCallback({ ...KALEYRA_POST_SAMPLE, [field]: value }))[field as 'price']).toBe(n);
+    });
+
+    it.each<[string, unknown]>([
+      ['price', 'free'],
+      ['price', '0,001354'],
+      ['price', ''],
+      ['price', '   '],
+      ['price', 'Infinity'],
+      ['price', Number.NaN],
+      ['price', true],
+      ['price', { amount: 1 }],
+      ['total', [1]],
+      ['length', null],
+      ['units', '1 part'],
+    ])('%s %j becomes null instead of rejecting the callback', (field, value) => {
+      expect(accepted(validateCallback({ ...KALEYRA_POST_SAMPLE, [field]: value }))[field as 'price']).toBeNull();
+    });
+
+    it('hexadecimal text is not a price', () => {
+      expect(accepted(validateCallback({ ...KALEYRA_POST_SAMPLE, price: '0x10' })).price).toBeNull();
+    });
+  });
+
+  describe('text fields holding objects or arrays become null', () => {
+    it.each<[string, unknown]>([
+      ['description', { text: 'x' }],
+      ['status_trace', ['REJECTED-MULTIPART']],
+      ['ref', {}],
+      ['recipient', null],
+    ])('%s %j', (field, value) => {
+      expect(accepted(validateCallback({ ...KALEYRA_POST_SAMPLE, [field]: value }))[field as 'ref']).toBeNull();
+    });
+  });
+
+  describe('flash', () => {
+    it.each<[unknown, boolean | null]>([
+      [true, true],
+      [1, true],
+      ['1', true],
+      ['true', true],
+      ['TRUE', true],
+      ['yes', true],
+      [false, false],
+      [0, false],
+      ['0', false],
+      ['false', false],
+      ['no', false],
+      ['', null],
+      [2, null],
+      ['maybe', null],
+      [undefined, null],
+    ])('%j is %j', (value, flag) => {
+      expect(accepted(validateCallback({ ...KALEYRA_POST_SAMPLE, flash: value })).flash).toBe(flag);
+    });
+  });
+
+  describe('what cannot be an event is refused, naming the field', () => {
+    it('a missing status is a problem on field "status"', () => {
+      const { status: _status, ...noStatus } = KALEYRA_POST_SAMPLE;
+      const result = validateCallback(noStatus);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.problems).toEqual([{ field: 'status', problem: expect.stringMatching(/status/) }]);
+    });
+
+    it.each([[''], ['   '], [null], [{}]])('status %j is a problem on field "status"', (status) => {
+      const result = validateCallback({ ...KALEYRA_POST_SAMPLE, status });
+      expect(result).toEqual({ ok: false, problems: [{ field: 'status', problem: expect.any(String) }] });
+    });
+
+    it('neither id nor message_id is a problem on field "id"', () => {
+      const result = validateCallback({ ...KALEYRA_POST_SAMPLE, id: '', message_id: undefined });
+      expect(result).toEqual({ ok: false, problems: [{ field: 'id', problem: expect.stringMatching(/message_id/) }] });
+    });
+
+    it('an empty object reports both problems', () => {
+      const result = validateCallback({});
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(result.problems.map((p) => p.field).sort()).toEqual(['id', 'status']);
+    });
+  });
+
+  it.each([
+    ['only message_id', { message_id: 'm-1:1' }, { message_id: 'm-1:1', id: null }],
+    ['only id', { id: 'cb-1' }, { message_id: null, id: 'cb-1' }],
+  ])('%s is enough to tie the report to a message', (_what, ids, expected) => {
+    const cb = accepted(validateCallback({ status: 'Delivered', ...ids }));
+    expect(cb).toMatchObject(expected);
+  });
+
+  it('a minimal callback has every known field, null when absent', () => {
+    const cb = accepted(validateCallback({ status: 'Delivered', id: 'x' }));
+    expect(cb).toEqual({
+      id: 'x',
+      message_id: null,
+      status: 'Delivered',
+      status_trace: null,
+      description: null,
+      status_time: null,
+      sent_time: null,
+      sender: null,
+      recipient: null,
+      type: null,
+      source: null,
+      iso_code: null,
+      country_name: null,
+      campaign_name: null,
+      price: null,
+      flash: null,
+      total: null,
+      length: null,
+      units: null,
+      ref: null,
+      ref1: null,
+      ref2: null,
+    });
+  });
+});
