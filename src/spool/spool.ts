@@ -20,6 +20,8 @@ export interface SpoolOptions {
   /** Delivered and dead events are kept this long, for replay; then purged. */
   retentionMs?: number;
   now?: () => number;
+  /** Under load, how long a commit waits for more requests to join it; default 2 ms. */
+  commitDelayMs?: number;
 }
 
 export interface AcceptResult {
@@ -85,6 +87,8 @@ export class Spool {
   readonly retentionMs: number;
   private queue: Waiting[] = [];
   private flushScheduled = false;
+  private lastFlushAt = 0;
+  private readonly commitDelayMs: number;
   private readonly listeners = new Set<(destinations: ReadonlySet<string>) => void>();
   /** The last commit's failure, cleared by the next success; readiness shows it. */
   lastCommitError: string | null = null;
@@ -96,6 +100,7 @@ export class Spool {
     this.now = opts.now ?? Date.now;
     this.dedupeWindowMs = opts.dedupeWindowMs ?? 10 * 60_000;
     this.retentionMs = opts.retentionMs ?? 7 * DAY;
+    this.commitDelayMs = opts.commitDelayMs ?? 2;
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
     this.db.pragma('journal_mode = WAL');
@@ -167,14 +172,17 @@ export class Spool {
       this.queue.push({ event, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        // setImmediate lets every request already read off the sockets join this commit.
-        setImmediate(() => this.flush());
+        // Under load (a commit just happened) wait a moment so concurrent requests share the
+        // next disk flush (Postgres' commit_delay); when idle, commit at once.
+        if (this.now() - this.lastFlushAt < this.commitDelayMs * 4) setTimeout(() => this.flush(), this.commitDelayMs);
+        else setImmediate(() => this.flush());
       }
     });
   }
 
   private flush(): void {
     this.flushScheduled = false;
+    this.lastFlushAt = this.now();
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
