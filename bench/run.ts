@@ -3,9 +3,11 @@
  *   1. the pure path (parse -> validate -> enrich -> match), in-process, ops/s;
  *   2. end to end over HTTP on 127.0.0.1: POST callbacks with keep-alive at a fixed
  *      concurrency until each is committed to the spool (group commit), req/s and latency.
- * Kafka destinations use KAFKA_BROKERS when set, else the local sink. Bounded: BENCH_REQUESTS
+ * The router runs in its own process on the shipped routes.config.ts; Kafka destinations use
+ * KAFKA_BROKERS when set, else the local sink. Bounded: BENCH_REQUESTS
  * (default 20000) requests at BENCH_CONCURRENCY (default 64).
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,11 +15,8 @@ import { join } from 'node:path';
 import { enrichEvent } from '../src/enrich/enrich.js';
 import { uuidv7 } from '../src/enrich/ids.js';
 import { parseCallbackBody } from '../src/ingest/parse.js';
-import { silentLogger } from '../src/log.js';
 import { loadRoutes } from '../src/route/load.js';
 import { matchRoutes } from '../src/route/match.js';
-import { startRouter } from '../src/router.js';
-import { loadSettings } from '../src/settings.js';
 import { validateCallback } from '../src/validate/callback.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
@@ -38,7 +37,8 @@ function pct(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const config = await loadRoutes(join(import.meta.dirname, '..', 'routes.config.ts'));
+  const root = join(import.meta.dirname, '..');
+  const config = await loadRoutes(join(root, 'routes.config.ts'));
 
   // 1. The pure path.
   const bodies = Array.from({ length: 1000 }, (_, i) => sample(i));
@@ -55,10 +55,23 @@ async function main(): Promise<void> {
   const pureMs = performance.now() - t;
   console.log(`pure path  parse+validate+enrich+match: ${Math.round(N / (pureMs / 1000)).toLocaleString()} ops/s (${((pureMs * 1000) / N).toFixed(2)} µs/op)`);
 
-  // 2. End to end over HTTP.
+  // 2. End to end over HTTP, the router in its own process (as deployed), load from this one.
   const dir = mkdtempSync(join(tmpdir(), 'kcr-bench-'));
-  const settings = loadSettings({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir });
-  const router = await startRouter({ config, settings, logger: silentLogger });
+  const port = 18_000 + Math.floor(Math.random() * 1000);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/server.ts')], {
+    cwd: root,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {
+      if (i > 300) throw new Error('the router did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const latencies: number[] = [];
   let next = 0;
@@ -66,7 +79,7 @@ async function main(): Promise<void> {
   const post = (body: string) =>
     new Promise<number>((resolve, reject) => {
       const req = request(
-        { agent, host: '127.0.0.1', port: router.port, path: '/callbacks/default', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        { agent, host: '127.0.0.1', port, path: '/callbacks/default', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -90,17 +103,21 @@ async function main(): Promise<void> {
   const httpMs = performance.now() - t;
   latencies.sort((a, b) => a - b);
   console.log(
-    `end to end HTTP -> spool commit: ${REQUESTS} requests, concurrency ${CONCURRENCY}: ${Math.round(REQUESTS / (httpMs / 1000)).toLocaleString()} req/s; ` +
-      `latency p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms; non-200: ${failed}`,
+    `end to end HTTP -> durable spool commit (router process, ${process.env.KAFKA_BROKERS ? 'Kafka' : 'local sink'}): ${REQUESTS} requests, concurrency ${CONCURRENCY}: ` +
+      `${Math.round(REQUESTS / (httpMs / 1000)).toLocaleString()} req/s; latency p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms; non-200: ${failed}`,
   );
-  // Let the dispatcher catch up, then report how long the whole backlog took to deliver.
-  const until = Date.now() + 60_000;
-  while (Date.now() < until && router.spool.counts().some((r) => r.state === 'pending')) await new Promise((r) => setTimeout(r, 50));
+  // Let the dispatcher catch up, and report when the whole backlog was delivered.
+  const gauge = async (state: string) => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    return [...text.matchAll(new RegExp(`^kcr_deliveries\\{destination="[^"]+",state="${state}"\\} (\\d+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+  };
+  const until = Date.now() + 120_000;
+  while (Date.now() < until && (await gauge('pending')) > 0) await new Promise((r) => setTimeout(r, 100));
   const totalMs = performance.now() - t;
-  const done = router.spool.counts().filter((r) => r.state === 'done').reduce((n, r) => n + r.n, 0);
-  console.log(`delivered ${done} deliveries (${settings.kafkaBrokers.length ? 'Kafka' : 'local sink'}) within ${(totalMs / 1000).toFixed(2)} s of the first request`);
+  console.log(`delivered ${await gauge('done')} deliveries within ${(totalMs / 1000).toFixed(2)} s of the first request`);
   agent.destroy();
-  await router.close();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
   if (failed > 0) process.exitCode = 1;
 }

@@ -318,4 +318,49 @@ describe('Dispatcher', () => {
       expect(ids.map((id) => deliveryOf(r.spool, id, 'webhook:hook')?.state)).toEqual(['done', 'done']);
     });
   });
+  describe('a failing destination is not hammered', () => {
+    it('never has more requests in flight to a webhook than its concurrency', async () => {
+      let inFlight = 0;
+      let most = 0;
+      let served = 0;
+      const server = createServer((req, res) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        req.resume();
+        setTimeout(() => {
+          inFlight--;
+          served++;
+          res.writeHead(200).end();
+        }, 30);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+      const r = run({ webhooks: { capped: { url, concurrency: 2 } }, rules: [{ name: 'all', to: ['webhook:capped'] }] });
+      await r.accept(...Array.from({ length: 10 }, (_, i) => postSample({ id: `cap-${i}`, message_id: `cap-msg-${i}` })));
+      await waitFor('all ten served', () => served === 10);
+      expect(most).toBe(2);
+    });
+
+    it('opens the circuit after repeated failures, sends nothing while open, then probes and recovers', async () => {
+      let up = false;
+      const hook = await receiver(() => (up ? 200 : 503));
+      const r = run({
+        webhooks: { down: { url: hook.url, concurrency: 1, retry: { initialDelayMs: 300, maxDelayMs: 300, maxAttempts: 50 } } },
+        rules: [{ name: 'all', to: ['webhook:down'] }],
+      });
+      const ids = await r.accept(...Array.from({ length: 5 }, (_, i) => postSample({ id: `cb-${i}`, message_id: `cb-msg-${i}` })));
+      await waitFor('the circuit to open', () => r.dispatcher.status()['webhook:down']!.circuit === 'open');
+      const status = r.dispatcher.status()['webhook:down']!;
+      expect(status.consecutiveFailures).toBe(3);
+      // While open, no request reaches the destination, though deliveries are due.
+      const seen = hook.hits.length;
+      const openUntil = Date.parse(status.pausedUntil!);
+      await new Promise((res) => setTimeout(res, Math.max(0, openUntil - Date.now() - 20)));
+      expect(hook.hits.length).toBe(seen);
+      up = true;
+      await waitFor('every delivery done', () => ids.every((id) => deliveryOf(r.spool, id, 'webhook:down')?.state === 'done'));
+      expect(r.dispatcher.status()['webhook:down']).toMatchObject({ circuit: 'closed', consecutiveFailures: 0 });
+    });
+  });
 });
