@@ -58,6 +58,10 @@ export async function startRouter({ config, settings, logger = createLogger() }:
     spool.counts().map((r) => [{ destination: r.destination, state: r.state }, r.n]),
   );
 
+  metrics.gauge('spool_commits', 'Group commits to the spool (counter).', () => [[{}, spool.commitStats.commits]]);
+  metrics.gauge('spool_committed_events', 'Events in those commits (counter); divided by commits: the group size.', () => [[{}, spool.commitStats.events]]);
+  metrics.gauge('spool_commit_seconds', 'Time spent in commits, disk flush included (counter).', () => [[{}, spool.commitStats.ms / 1000]]);
+
   const dispatcher = new Dispatcher({ spool, destinations, logger, metrics, pollMs: settings.dispatchPollMs });
   dispatcher.start();
 

@@ -15,16 +15,21 @@ export interface EnrichContext {
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
 
+// Intl lookups are slow on the request path and there are fewer than 300 regions.
+const countryCache = new Map<string, string | null>();
+
 function countryName(iso: string | null, sent: string | null): string | null {
-  if (iso !== null && /^[A-Z]{2}$/.test(iso)) {
+  if (iso === null || !/^[A-Z]{2}$/.test(iso)) return sent;
+  let name = countryCache.get(iso);
+  if (name === undefined) {
     try {
-      const name = regionNames.of(iso);
-      if (name) return name;
+      name = regionNames.of(iso) ?? null;
     } catch {
-      // Not a region this runtime knows: fall back to what Kaleyra sent.
+      name = null; // Not a region this runtime knows.
     }
+    countryCache.set(iso, name);
   }
-  return sent;
+  return name ?? sent;
 }
 
 /**

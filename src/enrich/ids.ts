@@ -1,11 +1,25 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+// One call into the CSPRNG per 256 ids instead of one per id: it showed in the request profile.
+const pool = Buffer.allocUnsafe(10 * 256);
+let poolAt = pool.length;
+
+function takeRandom(into: Buffer, offset: number): void {
+  if (poolAt + 10 > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  pool.copy(into, offset, poolAt, poolAt + 10);
+  poolAt += 10;
+}
 
 /**
  * A UUIDv7 (RFC 9562): time-ordered, so event ids sort by arrival and index well.
  * @example uuidv7() // '01939c5e-7f2a-7c41-9a3b-2f0e6d8b1c44'
  */
 export function uuidv7(now = Date.now()): string {
-  const b = randomBytes(16);
+  const b = Buffer.allocUnsafe(16);
+  takeRandom(b, 6);
   b.writeUIntBE(now, 0, 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;

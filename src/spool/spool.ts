@@ -90,6 +90,8 @@ export class Spool {
   private lastFlushAt = 0;
   private readonly commitDelayMs: number;
   private readonly listeners = new Set<(destinations: ReadonlySet<string>) => void>();
+  /** Group-commit figures for /metrics: commits, events in them, time spent committing. */
+  readonly commitStats = { commits: 0, events: 0, ms: 0 };
   /** The last commit's failure, cleared by the next success; readiness shows it. */
   lastCommitError: string | null = null;
   private readonly stmt: ReturnType<Spool['prepare']>;
@@ -188,7 +190,11 @@ export class Spool {
     if (batch.length === 0) return;
     let results: AcceptResult[];
     try {
+      const started = performance.now();
       results = this.commitBatch(batch);
+      this.commitStats.ms += performance.now() - started;
+      this.commitStats.commits++;
+      this.commitStats.events += batch.length;
       this.lastCommitError = null;
     } catch (err) {
       this.lastCommitError = errorMessage(err);
