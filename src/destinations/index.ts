@@ -39,7 +39,7 @@ export function createDestinations(cfg: CompiledConfig, env: DestinationEnv): De
       : null;
   for (const [ref, topic] of cfg.topics) {
     destinations.set(ref, kafka ? new KafkaTopicDestination(ref, topic, kafka) : new LocalSinkDestination(ref, topic, env.sinkDir));
-    policies.set(ref, cfg.retry);
+    policies.set(ref, resolvePolicy(cfg.retry, topic.retry));
   }
   for (const [ref, hook] of cfg.webhooks) {
     const policy = resolvePolicy(cfg.retry, hook.retry);

@@ -255,6 +255,13 @@ describe('HTTP app', () => {
       expect(h.spool.listRejected()[0]).toMatchObject({ status_code: 404, profile: 'nope', body: GET_SAMPLE_QUERY });
     });
 
+    it('keeps the body of a POST to an unknown profile, cut at the body limit', async () => {
+      const h = harness();
+      const body = JSON.stringify(postSample());
+      await h.app.request('/callbacks/nope', { method: 'POST', headers: JSON_HEADERS, body });
+      expect(h.spool.listRejected()[0]).toMatchObject({ status_code: 404, profile: 'nope', body });
+    });
+
     it('answers HEAD on a callback path with 405 and never ingests it', async () => {
       const h = harness();
       const res = await h.app.request(`/callbacks/default?${GET_SAMPLE_QUERY}`, { method: 'HEAD' });

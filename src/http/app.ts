@@ -59,6 +59,25 @@ export class CallbackError extends HTTPException {
   }
 }
 
+/** The body as text, cut at `max` bytes (the rest is not read). */
+async function textUpTo(req: Request, max: number): Promise<string> {
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size >= max) {
+      await reader.cancel().catch(() => undefined);
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
+
 export function createApp(deps: AppDeps): Hono {
   const { config, spool, logger, metrics } = deps;
   const maxBodyBytes = deps.maxBodyBytes ?? 256 * 1024;
@@ -85,7 +104,8 @@ export function createApp(deps: AppDeps): Hono {
     const name = c.req.param('profile');
     const profile = config.profiles.get(name);
     if (!profile) {
-      const body = c.req.method === 'GET' ? new URL(c.req.url).search.slice(1) : null;
+      // Kept for operators: a profile missing from the config is a misconfiguration to fix and replay.
+      const body = c.req.method === 'GET' ? new URL(c.req.url).search.slice(1) : await textUpTo(c.req.raw, maxBodyBytes);
       reject(c, new CallbackError(404, 'unknown_profile', `no callback profile named "${name}" is configured`), body);
     }
     const denied = checkProfileAuth(profile, (h) => c.req.header(h));

@@ -87,8 +87,8 @@ describe('compileRoutes accepts a valid config', () => {
       fallback: ['webhook:crm', 'kafka:events'],
     });
 
-    it('is removed from the rules that name it', () => {
-      expect(cfg.table.rules.map((r) => r.to)).toEqual([[], ['webhook:alerts']]);
+    it('is removed from the rules that name it, and a rule left with no destination is dropped', () => {
+      expect(cfg.table.rules.map((r) => [r.name, r.to])).toEqual([['both', ['webhook:alerts']]]);
     });
 
     it('is removed from the fallback', () => {

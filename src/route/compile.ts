@@ -58,6 +58,7 @@ const ConfigSchema = z
               .object({
                 name: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'is not a valid Kafka topic name'),
                 partitions: z.number().int().positive().optional(),
+                retry: retry.optional(),
               })
               .strict(),
           ]),
@@ -185,7 +186,10 @@ export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'):
   for (const ref of off) webhooks.delete(ref);
   const live = (refs: string[]): string[] => refs.filter((ref) => !off.has(ref));
 
-  const rules: CompiledRule[] = cfg.rules.map((r, index) => ({
+  // A rule whose every destination is a disabled webhook is as if it were not there: it must
+  // neither swallow events (keeping them from the fallback) nor stop later rules.
+  const active = cfg.rules.map((r, index) => ({ r, index })).filter(({ r }) => r.to.length === 0 || live(r.to).length > 0);
+  const rules: CompiledRule[] = active.map(({ r, index }) => ({
     name: r.name,
     index,
     status: r.match?.status ? compilePatterns(r.match.status, foldStatus) : null,

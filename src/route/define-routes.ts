@@ -22,6 +22,8 @@ export interface TopicConfig {
   name: string;
   /** Partitions when the router creates the topic (default: the broker's). */
   partitions?: number;
+  /** Overrides of the shared retry policy for this topic. */
+  retry?: Partial<RetryPolicyOptions>;
 }
 
 export interface WebhookConfig {

@@ -400,6 +400,11 @@ describe('fan-out, stop, drop and fallback', () => {
       expect(matchRoutes(event(), t)).toEqual({ destinations: ['kafka:events'], rules: ['with-off'], fallback: false });
     });
 
+    it('drops a rule that named only disabled webhooks: the event reaches the fallback', () => {
+      const t = table([{ name: 'only-off', to: ['webhook:off'], stop: true }], ['kafka:unrouted']);
+      expect(matchRoutes(event(), t)).toEqual({ destinations: ['kafka:unrouted'], rules: [], fallback: true });
+    });
+
     it('is left out of the fallback', () => {
       const t = table([], ['webhook:off', 'kafka:unrouted']);
       expect(matchRoutes(event(), t).destinations).toEqual(['kafka:unrouted']);
