@@ -71,6 +71,29 @@ describe('HTTP app', () => {
     (spool as unknown as { db: Database.Database }).db.pragma('query_only = ON');
   }
 
+  describe('routing outcomes in the metrics', () => {
+    it('counts an event dropped by a rule as dropped, and one no rule matches as unrouted', async () => {
+      const cfg = compileRoutes({
+        profiles: { default: {} },
+        kafka: { topics: { otp: 'otp' } },
+        rules: [
+          { name: 'drop-stale', match: { stale: true }, to: [], stop: true },
+          { name: 'otp', match: { route_type: 'OTP' }, to: ['kafka:otp'] },
+        ],
+      });
+      const spool = new Spool({ path: join(dir, 'routing.db') }, (e) => matchRoutes(e, cfg.table));
+      spools.push(spool);
+      const metrics = new Metrics();
+      const h: Harness = { app: createApp({ config: cfg, spool, logger: silentLogger, metrics }), spool, metrics };
+      await postJson(h, postSample({ id: 'r-1', message_id: 'r-msg', status: 'Delivered', type: 'OTP' }));
+      await postJson(h, postSample({ id: 'r-2', message_id: 'r-msg', status: 'Sent', type: 'OTP' }));
+      await postJson(h, postSample({ id: 'r-3', message_id: 'r-other', type: 'TXN' }));
+      expect(metrics.get('callbacks_dropped_total', { profile: 'default', rule: 'drop-stale' })).toBe(1);
+      expect(metrics.total('callbacks_unrouted_total')).toBe(1);
+      expect(spool.counts()).toEqual([{ destination: 'kafka:otp', state: 'pending', n: 1 }]);
+    });
+  });
+
   describe("the provider's samples", () => {
     it('accepts the POST JSON sample and stores it enriched', async () => {
       const h = harness();

@@ -153,9 +153,11 @@ export function createApp(deps: AppDeps): Hono {
     } else {
       metrics.inc('callbacks_accepted_total', { profile: profileName, status_class: event.status_class });
       if (result.stale) metrics.inc('callbacks_stale_total', { profile: profileName });
-      if (result.route.destinations.length === 0) {
+      if (result.route.rules.length === 0 && !result.route.fallback) {
         metrics.inc('callbacks_unrouted_total', { profile: profileName });
         logger.warn('callback matched no rule and there is no fallback', { event_id: result.eventId, status: event.status, iso_code: event.iso_code });
+      } else if (result.route.destinations.length === 0) {
+        metrics.inc('callbacks_dropped_total', { profile: profileName, rule: result.route.rules.at(-1)! });
       }
     }
     return c.json({ status: 'accepted', event_id: result.eventId, duplicate: result.duplicate, stale: result.stale });

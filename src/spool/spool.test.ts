@@ -296,15 +296,6 @@ describe('Spool', () => {
       expect(spool.due('kafka:failures', 10).map((d) => d.eventId)).toEqual([f2.eventId]);
     });
 
-    it('skips excluded (in-flight) ids and still honours the limit', async () => {
-      const spool = spoolAt();
-      const ids = [];
-      for (let i = 0; i < 5; i++) ids.push((await spool.accept(report(`m-x${i}`, 'Delivered'))).eventId);
-      const all = spool.due('kafka:events', 5);
-      const rest = spool.due('kafka:events', 2, new Set([all[0]!.id, all[1]!.id]));
-      expect(rest.map((d) => d.eventId)).toEqual(ids.slice(2, 4));
-    });
-
     it('reports when the next pending delivery falls due', async () => {
       const spool = spoolAt();
       expect(spool.nextDueAt('kafka:events')).toBeNull();

@@ -245,15 +245,10 @@ export class Spool {
    * earlier delivery to the same destination waiting for a retry (per-message order). Earlier
    * due ones come in the same batch, before it: a destination keeps batch order per message.
    */
-  due(destination: string, limit: number, excludeIds?: ReadonlySet<number>): PendingDelivery[] {
-    const rows = this.stmt.due.all({ dest: destination, now: this.now(), limit: limit + (excludeIds?.size ?? 0) });
-    const out: PendingDelivery[] = [];
-    for (const r of rows) {
-      if (excludeIds?.has(r.id)) continue;
-      out.push({ id: r.id, eventId: r.event_id, messageKey: r.message_key, type: r.type, attempts: r.attempts, firstAt: r.first_at, body: r.body });
-      if (out.length === limit) break;
-    }
-    return out;
+  due(destination: string, limit: number): PendingDelivery[] {
+    return this.stmt.due
+      .all({ dest: destination, now: this.now(), limit })
+      .map((r) => ({ id: r.id, eventId: r.event_id, messageKey: r.message_key, type: r.type, attempts: r.attempts, firstAt: r.first_at, body: r.body }));
   }
 
   /** When the destination's next pending delivery falls due (ms epoch), or null. */
