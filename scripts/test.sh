@@ -17,4 +17,11 @@ fi
 echo "test: Kafka at $KAFKA_BROKERS (Kafka ${KAFKA_VERSION:-default version})" >&2
 
 npx tsc --noEmit
-npx vitest run "$@"
+results=$(mktemp -t kcr-vitest-XXXXXX.json)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+# One plain closing line for tools that read it.
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' "$results" || true
+rm -f "$results"
+exit "$status"

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
   last_error  TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(destination, next_at) WHERE state = 'pending';
+-- The queue in arrival order: a dispatcher reads a batch off its head without sorting a backlog.
+CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries(destination, id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(destination, message_key, id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state, updated_at);
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_seq);

@@ -136,7 +136,7 @@ export class Spool {
       ),
       due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string }>(
         `SELECT d.id, e.event_id, d.message_key, e.type, d.attempts, d.first_at, e.body
-           FROM deliveries d JOIN events e ON e.seq = d.event_seq
+           FROM deliveries d INDEXED BY deliveries_queue JOIN events e ON e.seq = d.event_seq
           WHERE d.destination = @dest AND d.state = 'pending' AND d.next_at <= @now
             AND NOT EXISTS (SELECT 1 FROM deliveries p
                              WHERE p.destination = d.destination AND p.message_key = d.message_key
