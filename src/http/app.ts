@@ -85,7 +85,8 @@ export function createApp(deps: AppDeps): Hono {
 
   function reject(c: Context, err: CallbackError, body: string | null): never {
     const profile = c.get('profile') ?? c.req.param('profile') ?? '';
-    metrics.inc('callbacks_rejected_total', { profile, reason: err.error });
+    // Unknown profile names come from the URL: keep them out of metric labels (unbounded).
+    metrics.inc('callbacks_rejected_total', { profile: config.profiles.has(profile) ? profile : '(unknown)', reason: err.error });
     logger.warn('callback rejected', { profile, status: err.status, error: err.error, message: err.message });
     if (body !== null) {
       spool.recordRejected({ profile, statusCode: err.status, reason: err.message, contentType: c.req.header('content-type') ?? null, body });
@@ -162,10 +163,6 @@ export function createApp(deps: AppDeps): Hono {
     }
     return c.json({ status: 'accepted', event_id: result.eventId, duplicate: result.duplicate, stale: result.stale });
   }
-
-  app.all(callbackPath, (c) => {
-    throw notAllowed(c.req.method);
-  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', (c) => {
