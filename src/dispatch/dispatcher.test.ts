@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import type { RoutesConfig } from '../route/define-routes.js';
 import { matchRoutes } from '../route/match.js';
 import { Spool } from '../spool/spool.js';
 import { postSample } from '../testing/samples.js';
+import { startReceiver, type Answer, type Received, type Receiver } from '../testing/receiver.js';
 import { validateCallback } from '../validate/callback.js';
 import { Dispatcher } from './dispatcher.js';
 
@@ -36,53 +37,6 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 5_000): Pr
   }
 }
 
-interface Hit {
-  headers: IncomingHttpHeaders;
-  body: string;
-  json: { type: string; timestamp: string; data: DeliveryEvent };
-}
-
-/** What the receiver answers to request number n (0-based): a status, or 'hang' (never answers). */
-type Answer = (n: number, hit: Hit) => number | 'hang';
-
-interface Receiver {
-  url: string;
-  hits: Hit[];
-  close(): Promise<void>;
-}
-
-/** A real webhook endpoint on 127.0.0.1 that records every request. */
-async function startReceiver(answer: Answer = () => 200): Promise<Receiver> {
-  const hits: Hit[] = [];
-  const hanging = new Set<ServerResponse>();
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const hit: Hit = { headers: req.headers, body, json: JSON.parse(body) as Hit['json'] };
-      const a = answer(hits.length, hit);
-      hits.push(hit);
-      if (a === 'hang') {
-        hanging.add(res);
-        return;
-      }
-      res.writeHead(a, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
-    hits,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of hanging) res.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describe('Dispatcher', () => {
   let dir: string;
   let cleanups: (() => Promise<void> | void)[];
@@ -96,7 +50,7 @@ describe('Dispatcher', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function receiver(answer?: Answer): Promise<Receiver> {
+  async function receiver(answer?: (n: number, r: Received) => Answer): Promise<Receiver> {
     const r = await startReceiver(answer);
     cleanups.push(() => r.close());
     return r;
@@ -156,8 +110,8 @@ describe('Dispatcher', () => {
       const [eventId] = await r.accept(postSample());
 
       await waitFor('the delivery to be done', () => deliveryOf(r.spool, eventId!, 'webhook:crm')?.state === 'done');
-      expect(crm.hits).toHaveLength(1);
-      const hit = crm.hits[0]!;
+      expect(crm.received).toHaveLength(1);
+      const hit = crm.received[0]!;
       expect(hit.headers['content-type']).toBe('application/json');
       expect(hit.headers['webhook-id']).toBe(eventId);
       expect(hit.json.type).toBe('sms.undelivered');
@@ -175,9 +129,9 @@ describe('Dispatcher', () => {
       const hook = await receiver();
       const r = run({ webhooks: { plain: { url: hook.url, headers: { 'x-team': 'sms' } } }, rules: [{ name: 'all', to: ['webhook:plain'] }] });
       await r.accept(postSample());
-      await waitFor('one request', () => hook.hits.length === 1);
-      expect(hook.hits[0]!.headers['webhook-signature']).toBeUndefined();
-      expect(hook.hits[0]!.headers['x-team']).toBe('sms');
+      await waitFor('one request', () => hook.received.length === 1);
+      expect(hook.received[0]!.headers['webhook-signature']).toBeUndefined();
+      expect(hook.received[0]!.headers['x-team']).toBe('sms');
     });
 
     it('retries a 500 and marks the delivery done on the 200 that follows (attempts 3, 3 requests)', async () => {
@@ -187,8 +141,8 @@ describe('Dispatcher', () => {
 
       await waitFor('the delivery to be done', () => deliveryOf(r.spool, eventId!, 'webhook:flaky')?.state === 'done');
       expect(deliveryOf(r.spool, eventId!, 'webhook:flaky')).toMatchObject({ state: 'done', attempts: 3, last_code: null });
-      expect(flaky.hits).toHaveLength(3);
-      expect(new Set(flaky.hits.map((h) => h.headers['webhook-id']))).toEqual(new Set([eventId]));
+      expect(flaky.received).toHaveLength(3);
+      expect(new Set(flaky.received.map((h) => h.headers['webhook-id']))).toEqual(new Set([eventId]));
     });
 
     it('gives up after maxAttempts and dead-letters with the last failure code', async () => {
@@ -197,7 +151,7 @@ describe('Dispatcher', () => {
       const [eventId] = await r.accept(postSample());
       await waitFor('a dead letter', () => deliveryOf(r.spool, eventId!, 'webhook:down')?.state === 'dead');
       expect(deliveryOf(r.spool, eventId!, 'webhook:down')).toMatchObject({ attempts: 2, last_code: 'http_503', last_error: expect.stringContaining('max_attempts') });
-      expect(down.hits).toHaveLength(2);
+      expect(down.received).toHaveLength(2);
     });
 
     it('dead-letters a 400 at once, with code http_400', async () => {
@@ -207,7 +161,7 @@ describe('Dispatcher', () => {
 
       await waitFor('a dead letter', () => deliveryOf(r.spool, eventId!, 'webhook:strict')?.state === 'dead');
       expect(deliveryOf(r.spool, eventId!, 'webhook:strict')).toMatchObject({ state: 'dead', attempts: 1, last_code: 'http_400' });
-      expect(strict.hits).toHaveLength(1);
+      expect(strict.received).toHaveLength(1);
       expect(r.spool.listDeliveries('dead').map((d) => d.event_id)).toEqual([eventId]);
     });
 
@@ -224,10 +178,10 @@ describe('Dispatcher', () => {
       const [second] = await r.accept(postSample({ id: 'gone-2', message_id: 'gone-msg-2' }));
       await waitFor('the second delivery to be dead', () => deliveryOf(r.spool, second!, 'webhook:gone')?.state === 'dead');
       expect(deliveryOf(r.spool, second!, 'webhook:gone')).toMatchObject({ last_code: 'destination_disabled' });
-      expect(gone.hits).toHaveLength(1);
+      expect(gone.received).toHaveLength(1);
 
       await waitFor('crm deliveries done', () => [first, second].every((id) => deliveryOf(r.spool, id!, 'webhook:crm')?.state === 'done'));
-      expect(crm.hits.map((h) => h.headers['webhook-id'])).toEqual([first, second]);
+      expect(crm.received.map((h) => h.headers['webhook-id'])).toEqual([first, second]);
     });
 
     it("keeps one message's reports in order when the first attempt of the first one fails", async () => {
@@ -242,10 +196,10 @@ describe('Dispatcher', () => {
       r.dispatcher.start();
 
       await waitFor('all three delivered', () => ids.every((id) => deliveryOf(r.spool, id, 'webhook:hook')?.state === 'done'));
-      const sent = hook.hits.map((h) => h.headers['webhook-id']);
+      const sent = hook.received.map((h) => h.headers['webhook-id']);
       // The failed first attempt, then its retry, then the rest: never a later report first.
       expect(sent).toEqual([ids[0], ids[0], ids[1], ids[2]]);
-      expect(hook.hits.map((h) => h.json.data.status)).toEqual(['Queued', 'Queued', 'Sent', 'Delivered']);
+      expect(hook.received.map((h) => h.json.data.status)).toEqual(['Queued', 'Queued', 'Sent', 'Delivered']);
     });
 
     it('retries a receiver that never answers with code timeout', async () => {
@@ -255,7 +209,7 @@ describe('Dispatcher', () => {
 
       await waitFor('a dead letter', () => deliveryOf(r.spool, eventId!, 'webhook:hang')?.state === 'dead');
       expect(deliveryOf(r.spool, eventId!, 'webhook:hang')).toMatchObject({ attempts: 2, last_code: 'timeout', last_error: expect.stringContaining('timed out') });
-      expect(hang.hits).toHaveLength(2);
+      expect(hang.received).toHaveLength(2);
     });
 
     it('does not let a hanging webhook hold up another destination', async () => {
@@ -267,8 +221,8 @@ describe('Dispatcher', () => {
       });
       const [a, b] = await r.accept(postSample({ id: 'h-1' }), postSample({ id: 'h-2', message_id: 'h-msg-2' }));
       await waitFor('both fast deliveries done', () => [a, b].every((id) => deliveryOf(r.spool, id!, 'webhook:fast')?.state === 'done'));
-      expect(fast.hits).toHaveLength(2);
-      await waitFor('the hanging requests to arrive', () => hang.hits.length >= 1);
+      expect(fast.received).toHaveLength(2);
+      await waitFor('the hanging requests to arrive', () => hang.received.length >= 1);
       expect(deliveryOf(r.spool, a!, 'webhook:hang')).toMatchObject({ state: 'pending', attempts: 0 });
     });
   });
@@ -294,7 +248,7 @@ describe('Dispatcher', () => {
       const hang = await receiver(() => 'hang');
       const r = run({ webhooks: { hang: { url: hang.url, timeoutMs: 30_000 } }, rules: [{ name: 'all', to: ['webhook:hang'] }] });
       const [eventId] = await r.accept(postSample());
-      await waitFor('the request to be in flight', () => hang.hits.length === 1);
+      await waitFor('the request to be in flight', () => hang.received.length === 1);
 
       const started = Date.now();
       await r.stop(200);
@@ -354,10 +308,10 @@ describe('Dispatcher', () => {
       const status = r.dispatcher.status()['webhook:down']!;
       expect(status.consecutiveFailures).toBe(3);
       // While open, no request reaches the destination, though deliveries are due.
-      const seen = hook.hits.length;
+      const seen = hook.received.length;
       const openUntil = Date.parse(status.pausedUntil!);
       await new Promise((res) => setTimeout(res, Math.max(0, openUntil - Date.now() - 20)));
-      expect(hook.hits.length).toBe(seen);
+      expect(hook.received.length).toBe(seen);
       up = true;
       await waitFor('every delivery done', () => ids.every((id) => deliveryOf(r.spool, id, 'webhook:down')?.state === 'done'));
       expect(r.dispatcher.status()['webhook:down']).toMatchObject({ circuit: 'closed', consecutiveFailures: 0 });
