@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS rejected (
 );
 CREATE INDEX IF NOT EXISTS rejected_received ON rejected(received_at);
 
+-- One row, written by the readiness probe to prove the store can commit.
+CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+
 -- Destinations switched off by the far end (webhook 410 Gone).
 CREATE TABLE IF NOT EXISTS destination_state (
   destination TEXT PRIMARY KEY,

@@ -492,6 +492,16 @@ describe('Spool', () => {
       expect(spool.writable()).toBe(true);
     });
 
+    it('reports itself writable again once the disk recovers, with no traffic needed', async () => {
+      const spool = spoolAt();
+      makeReadOnly(spool);
+      await spool.accept(report('m-q1', 'Delivered')).catch(() => undefined);
+      expect(spool.writable()).toBe(false);
+      makeReadOnly(spool, false);
+      expect(spool.writable()).toBe(true);
+      expect(spool.lastCommitError).toBeNull();
+    });
+
     it('swallows a failure to record a rejected payload (a 4xx must not become a 5xx)', () => {
       const spool = spoolAt();
       makeReadOnly(spool);
