@@ -51,4 +51,31 @@ describe('Kafka batching', () => {
       spool.close();
     }
   });
+  it('splits a batch larger than the broker accepts in one request, keeping one message\'s reports in order', async () => {
+    const topic = uniqueTopic('big');
+    await createTopics([topic]);
+    const config = compileRoutes({ profiles: { default: {} }, kafka: { topics: { t: topic } }, rules: [{ name: 'all', to: ['kafka:t'] }] });
+    const spool = new Spool({ path: `${dir.path}/big.db` }, (e) => matchRoutes(e, config.table));
+    // 40 reports of one message (one partition), ~40 KB each: 1.6 MB, over the broker's 1 MiB message.max.bytes.
+    const accepted = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const fields = postSample({ id: `big-${i}`, message_id: 'big-msg', status: 'Delivered', description: `${i} `.padEnd(40_000, 'x') });
+        const cb = validateCallback(fields) as { ok: true; callback: KaleyraCallback };
+        return spool.accept(enrichEvent(cb.callback, fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: 'UTC' }));
+      }),
+    );
+    const destinations = createDestinations(config, { kafkaBrokers: kafkaBrokers(), sinkDir: dir.path, logger: silentLogger });
+    const dispatcher = new Dispatcher({ spool, destinations, logger: silentLogger, metrics: new Metrics(), pollMs: 50 });
+    dispatcher.start();
+    try {
+      await waitFor(() => spool.listDeliveries('done', { limit: 100 }).length === 40, 30_000);
+      expect(spool.listDeliveries('dead')).toEqual([]);
+      const read = await readTopics([topic], (m) => m.length >= 40);
+      expect(read.map((m) => m.json.event_id)).toEqual(accepted.map((a) => a.eventId));
+    } finally {
+      await dispatcher.stop(1_000);
+      await destinations.close();
+      spool.close();
+    }
+  });
 });

@@ -122,6 +122,7 @@ export class KafkaTopicDestination implements Destination {
     readonly ref: string,
     readonly topic: TopicConfig,
     private readonly conn: KafkaConnection,
+    private readonly maxRequestBytes = 512 * 1024,
   ) {}
 
   deliver(batch: readonly PendingDelivery[]): Promise<DeliveryOutcome[]> {
@@ -130,7 +131,30 @@ export class KafkaTopicDestination implements Destination {
     return p;
   }
 
+  /**
+   * One produce request per chunk of at most `maxRequestBytes` of values, so no request nears
+   * the broker's message.max.bytes (1 MiB by default). After a failed chunk the rest are not
+   * sent (`skipped`), so no later report of a message can overtake an earlier one.
+   */
   private async send(batch: readonly PendingDelivery[]): Promise<DeliveryOutcome[]> {
+    const outcomes: DeliveryOutcome[] = [];
+    let start = 0;
+    while (start < batch.length) {
+      let end = start + 1;
+      let bytes = batch[start]!.body.length;
+      while (end < batch.length && bytes + batch[end]!.body.length <= this.maxRequestBytes) bytes += batch[end++]!.body.length;
+      const chunk = batch.slice(start, end);
+      const result = await this.sendChunk(chunk);
+      outcomes.push(...result);
+      start = end;
+      if (!result[0]!.ok) {
+        for (; start < batch.length; start++) outcomes.push({ ok: false, skipped: true });
+      }
+    }
+    return outcomes;
+  }
+
+  private async sendChunk(batch: readonly PendingDelivery[]): Promise<DeliveryOutcome[]> {
     try {
       const producer = await this.conn.getProducer();
       await producer.send({
