@@ -69,6 +69,16 @@ export interface DeliveryFilter {
   limit?: number;
 }
 
+export interface RejectedRecord {
+  id: number;
+  received_at: number;
+  profile: string;
+  status_code: number;
+  reason: string;
+  content_type: string | null;
+  body: string;
+}
+
 type Planner = (event: DeliveryEvent) => RouteMatch;
 
 interface Waiting {
@@ -87,6 +97,8 @@ export class Spool {
   readonly retentionMs: number;
   private queue: Waiting[] = [];
   private flushScheduled = false;
+  private rejectedQueue: { at: number; profile: string; statusCode: number; reason: string; contentType: string | null; body: string }[] = [];
+  private rejectedTimer: NodeJS.Timeout | null = null;
   private lastFlushAt = 0;
   private readonly commitDelayMs: number;
   private readonly listeners = new Set<(destinations: ReadonlySet<string>) => void>();
@@ -271,17 +283,36 @@ export class Spool {
     this.stmt.dead.run(this.now(), code, error.slice(0, 2000), id);
   }
 
-  /** Keeps a refused callback where an operator can see it. */
+  /**
+   * Keeps a refused callback where an operator can see it. Written in batches a moment later:
+   * a flood of bad requests must not cost a disk flush each.
+   */
   recordRejected(r: { profile: string; statusCode: number; reason: string; contentType: string | null; body: string }): void {
+    if (this.rejectedQueue.length >= 1_000) this.rejectedQueue.shift();
+    this.rejectedQueue.push({ ...r, at: this.now(), body: r.body.slice(0, 262_144) });
+    if (!this.rejectedTimer) {
+      this.rejectedTimer = setTimeout(() => this.flushRejected(), 200);
+      this.rejectedTimer.unref();
+    }
+  }
+
+  private flushRejected(): void {
+    if (this.rejectedTimer) clearTimeout(this.rejectedTimer);
+    this.rejectedTimer = null;
+    const batch = this.rejectedQueue.splice(0);
+    if (batch.length === 0 || !this.db.open) return;
     try {
-      this.stmt.rejectedPut.run(this.now(), r.profile, r.statusCode, r.reason, r.contentType, r.body.slice(0, 262_144));
+      this.db.transaction(() => {
+        for (const r of batch) this.stmt.rejectedPut.run(r.at, r.profile, r.statusCode, r.reason, r.contentType, r.body);
+      })();
     } catch {
       // Best effort: a full disk must not turn a 4xx into a 5xx.
     }
   }
 
-  listRejected(limit = 50): { id: number; received_at: number; profile: string; status_code: number; reason: string; content_type: string | null; body: string }[] {
-    return this.db.prepare('SELECT * FROM rejected ORDER BY id DESC LIMIT ?').all(limit) as never;
+  listRejected(limit = 50): RejectedRecord[] {
+    this.flushRejected();
+    return this.db.prepare<[number], RejectedRecord>('SELECT * FROM rejected ORDER BY id DESC LIMIT ?').all(limit);
   }
 
   private where(state: string | null, f: DeliveryFilter): { sql: string; args: unknown[] } {
@@ -406,6 +437,7 @@ export class Spool {
    * old dedupe keys and rejected payloads. Returns the number of events purged.
    */
   purge(): number {
+    this.flushRejected();
     const now = this.now();
     const cutoff = now - this.retentionMs;
     return this.db.transaction(() => {
@@ -440,6 +472,7 @@ export class Spool {
   }
 
   close(): void {
+    this.flushRejected();
     if (this.db.open) this.db.close();
   }
 }
