@@ -38,7 +38,6 @@ function isEmpty(f: DeliveryFilter): boolean {
   return Object.values(f).every((v) => v === undefined);
 }
 
-
 export function adminRoutes(deps: AppDeps): Hono {
   const admin = new Hono();
   const { spool, config } = deps;

@@ -78,10 +78,14 @@ async function readBody(c: Context, max: number): Promise<{ text: string; over: 
       if (size > max) break;
     }
   }
-  const text = (chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength) : Buffer.concat(chunks))
-    .subarray(0, max)
-    .toString('utf8');
-  return { text, over: size > max };
+  return { text: Buffer.concat(chunks).subarray(0, max).toString('utf8'), over: size > max };
+}
+
+/** The raw query string (no "?"). Slicing the request line is enough; a full URL parse is not. */
+function rawQuery(c: Context): string {
+  const url = c.req.url;
+  const q = url.indexOf('?');
+  return q < 0 ? '' : url.slice(q + 1);
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -112,7 +116,7 @@ export function createApp(deps: AppDeps): Hono {
     const profile = config.profiles.get(name);
     if (!profile) {
       // Kept for operators: a profile missing from the config is a misconfiguration to fix and replay.
-      const body = c.req.method === 'GET' ? new URL(c.req.url).search.slice(1) : (await readBody(c, maxBodyBytes)).text;
+      const body = c.req.method === 'GET' ? rawQuery(c) : (await readBody(c, maxBodyBytes)).text;
       reject(c, new CallbackError(404, 'unknown_profile', `no callback profile named "${name}" is configured`), body);
     }
     const denied = checkProfileAuth(profile, (h) => c.req.header(h));
@@ -124,14 +128,14 @@ export function createApp(deps: AppDeps): Hono {
   app.post(callbackPath, async (c) => {
     const { text: body, over } = await readBody(c, maxBodyBytes);
     if (over) reject(c, new CallbackError(413, 'body_too_large', `the body is over the limit of ${maxBodyBytes} bytes`), '');
-    const parsed = parseCallbackBody(body, c.req.header('content-type') ?? null, new URL(c.req.url).search);
+    const parsed = parseCallbackBody(body, c.req.header('content-type') ?? null, rawQuery(c));
     if (!parsed.ok) reject(c, new CallbackError(400, parsed.error, parsed.message), body);
     return ingest(c, parsed.fields, body);
   });
 
   app.get(callbackPath, (c) => {
-    const search = new URL(c.req.url).search;
-    return ingest(c, fieldsFromQuery(search), search.slice(1));
+    const query = rawQuery(c);
+    return ingest(c, fieldsFromQuery(query), query);
   });
 
   async function ingest(c: Context, fields: Record<string, unknown>, rawBody: string): Promise<Response> {
