@@ -9,6 +9,9 @@ import { ConfigError } from './errors.js';
 import { configPath, loadRoutes } from './route/load.js';
 import { loadSettings } from './settings.js';
 import { Spool, type DeliveryFilter } from './spool/spool.js';
+import { Intake } from './ingest/intake.js';
+import { silentLogger } from './log.js';
+import { Metrics } from './metrics.js';
 
 const HELP = `kcr <command> [options]
 
@@ -22,7 +25,9 @@ const HELP = `kcr <command> [options]
                          --delivered   replay delivered events instead (re-send)
   backfill --to REF      send stored events (within retention) to a destination they did not go to
                          --since ISO --until ISO --limit N
-  rejected               list refused callbacks with their payloads  --limit N
+  rejected               list refused callbacks with their payloads  --profile NAME --since ISO --limit N
+  rejected replay        re-ingest refused callbacks after a config fix (a key, a field map), as if they
+                         had just arrived: --profile NAME --since ISO --until ISO --id N | --all
   enable REF             re-enable a destination disabled by a 410
   stats                  deliveries per destination and state
 
@@ -49,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       all: { type: 'boolean' },
       delivered: { type: 'boolean' },
+      profile: { type: 'string' },
     },
   });
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -130,11 +136,29 @@ async function main(argv: string[]): Promise<number> {
         out(`${n} deliver${n === 1 ? 'y' : 'ies'} to ${values.to} queued`);
         return 0;
       }
-      case 'rejected':
-        for (const r of spool.listRejected(filter.limit ?? 50)) {
-          out(`#${r.id} ${new Date(r.received_at).toISOString()} ${r.status_code} profile=${r.profile} ${r.reason}\n    ${r.body.slice(0, 500)}`);
+      case 'rejected': {
+        const which = { ids: filter.ids, profile: values.profile, since: filter.since, until: filter.until };
+        if (positionals[0] === 'replay') {
+          if (Object.values(which).every((v) => v === undefined) && !values.all) {
+            process.stderr.write('rejected replay: name what to re-ingest (--profile, --since/--until, --id) or pass --all\n');
+            return 2;
+          }
+          const config = await loadRoutes(values.config ?? configPath(process.argv));
+          const settings = loadSettings();
+          const intake = new Intake({ config, spool, metrics: new Metrics(), logger: silentLogger, sentTimeZone: settings.sentTimeZone });
+          const r = await intake.reingestRejected({ ...which, limit: filter.limit ?? 10_000 });
+          for (const f of r.refused) out(`#${f.id} still refused: ${f.error}: ${f.message}`);
+          out(`${r.accepted} of ${r.considered} accepted (${r.duplicates} as resends); a running router delivers them within a second`);
+          return r.refused.length > 0 ? 1 : 0;
+        }
+        for (const r of spool.listRejected({ ...which, limit: filter.limit ?? 50 })) {
+          const how = r.method ? `${r.method} ` : '';
+          const replayed = r.replayed_event_id ? ` (re-ingested as ${r.replayed_event_id})` : '';
+          out(`#${r.id} ${new Date(r.received_at).toISOString()} ${r.status_code} ${how}profile=${r.profile} ${r.reason}${replayed}`);
+          out(`    ${(r.query ? `?${r.query} ` : '') + r.body.slice(0, 500)}`);
         }
         return 0;
+      }
       case 'enable':
         out(spool.enableDestination(positionals[0] ?? '') ? `${positionals[0]} enabled` : `${positionals[0]} was not disabled`);
         return 0;

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createDestinations, type DestinationSet } from './destinations/index.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { createApp } from './http/app.js';
+import { Intake } from './ingest/intake.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import type { CompiledConfig } from './route/compile.js';
@@ -54,6 +55,8 @@ export async function startRouter({ config, settings, logger = createLogger() }:
   metrics.define('callbacks_accepted_total', 'Callbacks accepted and committed to the spool.');
   metrics.define('callbacks_rejected_total', 'Callbacks refused with a 4xx.');
   metrics.define('deliveries_total', 'Delivery attempts by outcome (done, retry, dead).');
+  metrics.define('token_requests_refused_total', 'Token requests with wrong client credentials (advanced authentication).');
+  metrics.define('tokens_issued_total', 'Tokens issued to Kaleyra (advanced authentication).');
   metrics.gauge('deliveries', 'Deliveries in the spool by destination and state.', () =>
     spool.counts().map((r) => [{ destination: r.destination, state: r.state }, r.n]),
   );
@@ -66,11 +69,13 @@ export async function startRouter({ config, settings, logger = createLogger() }:
   dispatcher.start();
 
   let accepting = true;
+  const intake = new Intake({ config, spool, metrics, logger, sentTimeZone: settings.sentTimeZone });
   const app = createApp({
     config,
     spool,
     logger,
     metrics,
+    intake,
     dispatcher,
     maxBodyBytes: settings.maxBodyBytes,
     sentTimeZone: settings.sentTimeZone,
@@ -88,8 +93,31 @@ export async function startRouter({ config, settings, logger = createLogger() }:
   }, 10 * 60_000);
   purge.unref();
 
+  // Messages whose final report never came (profiles with finalAfter), looked for each minute.
+  const sweep = [...config.profiles.values()].some((p) => p.finalAfterMs !== null)
+    ? setInterval(() => {
+        intake.sweepFinalMissing().then(
+          (n) => n > 0 && logger.info('final reports missing', { events: n }),
+          (err) => logger.warn('final-report sweep failed', { error: String(err) }),
+        );
+      }, 60_000)
+    : null;
+  sweep?.unref();
+
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: settings.port,
+        hostname: settings.host,
+        serverOptions: {
+          headersTimeout: settings.http.headersTimeoutMs,
+          requestTimeout: settings.http.requestTimeoutMs,
+          keepAliveTimeout: settings.http.keepAliveTimeoutMs,
+        },
+      },
+      () => resolve(s),
+    );
   });
   const port = (server.address() as AddressInfo).port;
   logger.info('router listening', { port, kafka: settings.kafkaBrokers.join(',') || 'local sink', spool: settings.spoolPath });
@@ -106,6 +134,7 @@ export async function startRouter({ config, settings, logger = createLogger() }:
       closing ??= (async () => {
         accepting = false;
         clearInterval(purge);
+        if (sweep) clearInterval(sweep);
         // Stop accepting; requests in flight finish (their commit included) before this resolves.
         const closed = new Promise<void>((r) => server.close(() => r()));
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();

@@ -23,13 +23,14 @@ describe('loadSettings', () => {
       spoolPath: resolve('data', 'spool.db'),
       sinkDir: resolve('data', 'sink'),
       maxBodyBytes: 256 * 1024,
-      sentTimeZone: 'UTC',
+      sentTimeZone: null,
       dedupeWindowMs: 600_000,
       retentionMs: 168 * 3_600_000,
       shutdownTimeoutMs: 10_000,
       adminToken: undefined,
       kafkaRequestTimeoutMs: 15_000,
       dispatchPollMs: 1_000,
+      http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
     });
   });
 
@@ -56,6 +57,9 @@ describe('loadSettings', () => {
         ADMIN_TOKEN: 'a-long-admin-token',
         KAFKA_REQUEST_TIMEOUT_MS: '2000',
         DISPATCH_POLL_MS: '50',
+        HTTP_HEADERS_TIMEOUT_MS: '2000',
+        HTTP_REQUEST_TIMEOUT_MS: '1000',
+        HTTP_KEEP_ALIVE_TIMEOUT_MS: '700',
       }),
     ).toEqual({
       port: 9000,
@@ -72,6 +76,8 @@ describe('loadSettings', () => {
       adminToken: 'a-long-admin-token',
       kafkaRequestTimeoutMs: 2_000,
       dispatchPollMs: 50,
+      // A request timeout shorter than the headers timeout is raised to it (Node requires that).
+      http: { headersTimeoutMs: 2_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 700 },
     });
   });
 

@@ -18,8 +18,9 @@ const EnvSchema = z.object({
   MAX_BODY_BYTES: int(1).default(256 * 1024),
   SENT_TIME_ZONE: z
     .string()
-    .default('UTC')
+    .optional()
     .refine((tz) => {
+      if (tz === undefined) return true;
       try {
         assertTimeZone(tz);
         return true;
@@ -33,6 +34,11 @@ const EnvSchema = z.object({
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   KAFKA_REQUEST_TIMEOUT_MS: int(100).default(15_000),
   DISPATCH_POLL_MS: int(10).default(1_000),
+  // Set explicitly rather than left to Node's defaults (60 s for headers, 5 min per request): a
+  // client that trickles its request must not hold a connection for minutes.
+  HTTP_HEADERS_TIMEOUT_MS: int(100).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100).default(30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100).default(5_000),
 });
 
 export interface Settings {
@@ -43,13 +49,16 @@ export interface Settings {
   spoolPath: string;
   sinkDir: string;
   maxBodyBytes: number;
-  sentTimeZone: string;
+  /** Zone of Kaleyra's zone-less sent_time, unless a profile sets its own; null: kept local. */
+  sentTimeZone: string | null;
   dedupeWindowMs: number;
   retentionMs: number;
   shutdownTimeoutMs: number;
   adminToken: string | undefined;
   kafkaRequestTimeoutMs: number;
   dispatchPollMs: number;
+  /** The HTTP server's limits: whole headers, whole request, idle keep-alive. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
 }
 
 /** @example loadSettings({ PORT: '9000' }).port === 9000 */
@@ -70,12 +79,18 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     spoolPath: resolve(dataDir, 'spool.db'),
     sinkDir: resolve(dataDir, 'sink'),
     maxBodyBytes: e.MAX_BODY_BYTES,
-    sentTimeZone: e.SENT_TIME_ZONE,
+    sentTimeZone: e.SENT_TIME_ZONE ?? null,
     dedupeWindowMs: e.DEDUPE_WINDOW_MS,
     retentionMs: e.RETENTION_HOURS * 3_600_000,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     adminToken: e.ADMIN_TOKEN,
     kafkaRequestTimeoutMs: e.KAFKA_REQUEST_TIMEOUT_MS,
     dispatchPollMs: e.DISPATCH_POLL_MS,
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      // Node requires the request timeout to be no shorter than the headers timeout.
+      requestTimeoutMs: Math.max(e.HTTP_REQUEST_TIMEOUT_MS, e.HTTP_HEADERS_TIMEOUT_MS),
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
   };
 }

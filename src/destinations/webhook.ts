@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { DestinationGoneError, NonRetriableError, RetriableError, type RouterError } from '../errors.js';
 import { isRetriableStatus, parseRetryAfter, type RetryPolicyOptions } from '../dispatch/retry.js';
 import type { WebhookConfig } from '../route/define-routes.js';
+import { redactText, redactUrl } from '../redact.js';
 import type { PendingDelivery } from '../spool/spool.js';
 import type { DeliveryOutcome, Destination } from './types.js';
 
@@ -14,6 +15,8 @@ export class WebhookDestination implements Destination {
   readonly lingerMs = 0;
   private readonly signer: Webhook | null;
   private readonly timeoutMs: number;
+  /** The URL as errors show it: they reach logs and `last_error`, and the query often holds a token. */
+  private readonly shownUrl: string;
   private inFlight = new Set<Promise<unknown>>();
 
   constructor(
@@ -24,6 +27,7 @@ export class WebhookDestination implements Destination {
     this.maxBatch = cfg.concurrency ?? 4;
     this.timeoutMs = cfg.timeoutMs ?? 10_000;
     this.signer = cfg.secret ? new Webhook(cfg.secret) : null;
+    this.shownUrl = redactUrl(cfg.url);
   }
 
   /** Messages in parallel; the reports of one message one after another, stopping at a failure. */
@@ -77,14 +81,14 @@ export class WebhookDestination implements Destination {
       await res.arrayBuffer().catch(() => undefined);
     } catch (err) {
       const timeout = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      return { ok: false, error: new RetriableError(`POST ${this.cfg.url}: ${timeout ? 'timed out' : describe(err)}`, timeout ? 'timeout' : 'connection_error', { cause: err }) };
+      return { ok: false, error: new RetriableError(`POST ${this.shownUrl}: ${timeout ? 'timed out' : redactText(describe(err))}`, timeout ? 'timeout' : 'connection_error', { cause: err }) };
     }
     if (res.status >= 200 && res.status < 300) return { ok: true };
     return { ok: false, error: this.classify(res) };
   }
 
   private classify(res: Response): RouterError {
-    const msg = `POST ${this.cfg.url} answered ${res.status}`;
+    const msg = `POST ${this.shownUrl} answered ${res.status}`;
     const code = `http_${res.status}`;
     if (res.status === 410) return new DestinationGoneError(`${msg} (Gone): webhook disabled`);
     if (isRetriableStatus(this.policy, res.status)) {

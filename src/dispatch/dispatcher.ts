@@ -7,6 +7,7 @@ import type { Destination, DestinationSet } from '../destinations/index.js';
 import { DestinationGoneError, RetriableError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { redactText } from '../redact.js';
 import type { PendingDelivery, Spool } from '../spool/spool.js';
 import { backoffMs, decideRetry, type RetryPolicyOptions } from './retry.js';
 
@@ -164,7 +165,7 @@ class Worker {
       }
     } catch (err) {
       // The spool itself failed (disk); try again after a pause rather than spin.
-      logger.error('dispatcher error', { destination: this.ref, error: errorMessage(err) });
+      logger.error('dispatcher error', { destination: this.ref, error: redactText(errorMessage(err)) });
       this.schedule(Date.now() + this.pollMs);
     }
   }
@@ -184,21 +185,23 @@ class Worker {
       if ('skipped' in o) return;
       failed++;
       const err = o.error;
+      // Destinations already keep secrets out of their messages; this catches one that does not.
+      const message = redactText(err.message);
       if (err instanceof DestinationGoneError) {
-        spool.disableDestination(this.ref, err.message);
+        spool.disableDestination(this.ref, message);
         metrics.inc('destinations_disabled_total', { destination: this.ref });
-        logger.error('destination disabled: it answered 410 Gone', { destination: this.ref, error: err.message });
-        this.dead(d, err.code, err.message);
+        logger.error('destination disabled: it answered 410 Gone', { destination: this.ref, error: message });
+        this.dead(d, err.code, message);
         return;
       }
       const decision = decideRetry(this.policy, { attempts: d.attempts + 1, firstAt: d.firstAt, now, error: err }, this.opts.random);
       if (decision.retry) {
-        spool.markRetry(d.id, decision.at, err.code, err.message);
+        spool.markRetry(d.id, decision.at, err.code, message);
         metrics.inc('deliveries_total', { destination: this.ref, outcome: 'retry' });
         if (err instanceof RetriableError && err.retryAfterMs !== undefined) hinted = Math.max(hinted, err.retryAfterMs);
-        logger.warn('delivery failed; will retry', { destination: this.ref, event_id: d.eventId, code: err.code, error: err.message, retry_at: new Date(decision.at).toISOString() });
+        logger.warn('delivery failed; will retry', { destination: this.ref, event_id: d.eventId, code: err.code, error: message, retry_at: new Date(decision.at).toISOString() });
       } else {
-        this.dead(d, err.code, `${err.message} (${decision.reason})`);
+        this.dead(d, err.code, `${message} (${decision.reason})`);
       }
     });
     if (done.length > 0) {
@@ -219,7 +222,8 @@ class Worker {
     }
   }
 
-  private dead(d: PendingDelivery, code: string, message: string): void {
+  private dead(d: PendingDelivery, code: string, text: string): void {
+    const message = redactText(text);
     this.opts.spool.markDead(d.id, code, message);
     this.opts.metrics.inc('deliveries_total', { destination: this.ref, outcome: 'dead' });
     this.opts.logger.error('delivery dead-lettered', { destination: this.ref, event_id: d.eventId, code, error: message });

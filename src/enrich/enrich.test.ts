@@ -10,7 +10,8 @@ const CTX: EnrichContext = {
   profile: 'default',
   eventId: '01900000-0000-7000-8000-000000000001',
   receivedAt: new Date('2022-04-05T08:56:00.000Z'),
-  sentTimeZone: 'UTC',
+  // No zone declared: the zone-less sent_time stays local.
+  sentTimeZone: null,
 };
 
 function enrich(raw: Record<string, unknown>, ctx: Partial<EnrichContext> = {}): DeliveryEvent {
@@ -23,13 +24,14 @@ describe('enrichEvent', () => {
   it("turns the provider's POST sample into the full delivery event", () => {
     const raw = postSample();
     expect(enrich(raw)).toEqual({
-      schema_version: 1,
+      schema_version: 2,
       event_id: CTX.eventId,
       type: 'sms.undelivered',
       profile: 'default',
       received_at: '2022-04-05T08:56:00.000Z',
       message_id: 'ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1',
-      callback_id: 'ebccc6ff-6311-4XXc-b23d-afe6fXXXXXf6',
+      request_id: 'ebccc6ff-6311-4XXc-b23d-afe6fXXXXXf6',
+      message_index: 1,
       message_key: 'ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1',
       status: 'Undelivered',
       status_class: 'undelivered',
@@ -39,9 +41,12 @@ describe('enrichEvent', () => {
       description: 'Validation fail [SMS over 160 characters]',
       stale: false,
       status_time: '2022-04-05T08:55:50.000Z',
-      sent_time: '2022-04-05T09:55:50.000Z',
+      // The provider's sample: a UTC guess would put sent_time an hour after status_time.
+      sent_time: null,
+      sent_time_local: '2022-04-05T09:55:50',
       iso_code: 'IN',
       country: 'India',
+      country_name: 'India',
       recipient: '919620838XXX',
       recipient_e164: null,
       recipient_masked: true,
@@ -50,7 +55,7 @@ describe('enrichEvent', () => {
       source: 'API',
       campaign_name: null,
       flash: false,
-      price: 0.001354,
+      price: '0.001354',
       total: 1,
       length: 5,
       units: 1,
@@ -58,6 +63,7 @@ describe('enrichEvent', () => {
       ref1: null,
       ref2: null,
       raw,
+      raw_query: null,
     });
   });
 
@@ -75,8 +81,16 @@ describe('enrichEvent', () => {
       status_trace_group: 'not_sent',
       status_time: '2022-04-05T08:55:50.000Z',
       flash: false,
-      price: 0.001354,
+      price: '0.001354',
     });
+  });
+
+  it('keeps the query string exactly as received when the context gives it', () => {
+    expect(enrich(fieldsFromQuery(GET_SAMPLE_QUERY), { rawQuery: GET_SAMPLE_QUERY }).raw_query).toBe(GET_SAMPLE_QUERY);
+  });
+
+  it("keeps Kaleyra's own country_name beside the name derived from iso_code", () => {
+    expect(enrich(postSample({ iso_code: 'GB', country_name: 'UK' }))).toMatchObject({ country: 'United Kingdom', country_name: 'UK' });
   });
 
   it('keeps raw exactly as given, the same object', () => {
@@ -103,8 +117,13 @@ describe('enrichEvent', () => {
   it('reads the zone-less sent_time in the profile\'s sentTimeZone; status_time keeps its own offset', () => {
     expect(enrich(postSample(), { sentTimeZone: 'Asia/Kolkata' })).toMatchObject({
       sent_time: '2022-04-05T04:25:50.000Z',
+      sent_time_local: '2022-04-05T09:55:50',
       status_time: '2022-04-05T08:55:50.000Z',
     });
+  });
+
+  it('with no zone declared, keeps sent_time local instead of presenting it as UTC', () => {
+    expect(enrich(postSample(), { sentTimeZone: null })).toMatchObject({ sent_time: null, sent_time_local: '2022-04-05T09:55:50' });
   });
 
   it('an unreadable time becomes null', () => {
@@ -121,9 +140,27 @@ describe('enrichEvent', () => {
 
   it.each([
     ['message_id when present', { message_id: 'm-1:1', id: 'cb-1' }, 'm-1:1'],
-    ['id when there is no message_id', { message_id: '', id: 'cb-1' }, 'cb-1'],
+    ['the request id and recipient when there is no message_id', { message_id: '', id: 'cb-1', recipient: '919620838123' }, 'cb-1/919620838123'],
+    ['the request id alone when there is neither message_id nor recipient', { message_id: '', id: 'cb-1', recipient: '' }, 'cb-1'],
   ])('message_key is %s', (_what, ids, key) => {
     expect(enrich(postSample(ids)).message_key).toBe(key);
+  });
+
+  it('splits the request id and the recipient/part index out of a campaign message_id', () => {
+    const a = enrich(postSample({ id: 'req-1', message_id: '0b8a2c1e-6311-4c52-b23d-afe2b35fc336:17' }));
+    expect(a).toMatchObject({ request_id: 'req-1', message_index: 17, message_key: '0b8a2c1e-6311-4c52-b23d-afe2b35fc336:17' });
+    expect(enrich(postSample({ message_id: 'no-suffix' })).message_index).toBeNull();
+  });
+
+  it('recipients of one campaign without message_ids get keys of their own', () => {
+    const one = enrich(postSample({ message_id: '', id: 'req-1', recipient: '919620838001' }));
+    const two = enrich(postSample({ message_id: '', id: 'req-1', recipient: '919620838002' }));
+    expect(one.message_key).not.toBe(two.message_key);
+  });
+
+  it('keeps the price as the exact decimal it was sent as', () => {
+    expect(enrich(postSample({ price: '0.10000000000000000555' })).price).toBe('0.10000000000000000555');
+    expect(enrich(postSample({ price: 0.001354 })).price).toBe('0.001354');
   });
 
   it.each([

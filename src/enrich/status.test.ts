@@ -96,20 +96,12 @@ describe('normalizeStatus', () => {
       expect(normalizeStatus('Failed', trace).traceGroup).toBe('failed');
     });
 
-    it.each<[string, TraceGroup]>([
-      ['DELIVRD', 'delivered'],
-      ['UNDELIV', 'undelivered'],
-      ['AWAITED-DLR', 'pending'],
-      ['NO-DLR-OPTR', 'other'],
-      ['TIME-OUT-PROM', 'undelivered'],
-      ['DNDNUMB', 'not_sent'],
-      ['OPTOUT-REJ', 'not_sent'],
-      ['INVALID-NUM', 'not_sent'],
-      ['MAX-LENGTH', 'not_sent'],
-      ['QUEUED', 'pending'],
-      ['SENT', 'pending'],
-    ])('"others seen" code %s is in the %s group', (trace, group) => {
-      expect(normalizeStatus('Sent', trace).traceGroup).toBe(group);
+    // The provider's table lists these only as "others seen", in no group: we invent none.
+    it.each([
+      ['DELIVRD'], ['UNDELIV'], ['AWAITED-DLR'], ['NO-DLR-OPTR'], ['TIME-OUT-PROM'], ['OPTOUT-REJ'],
+      ['INVALID-NUM'], ['MAX-LENGTH'], ['QUEUED'], ['SENT'],
+    ])('"others seen" code %s is in the "other" group, not one we made up', (trace) => {
+      expect(normalizeStatus('Sent', trace).traceGroup).toBe('other');
     });
 
     it.each([['rejected-multipart'], ['REJECTED_MULTIPART'], ['Rejected Multipart'], ['REJECTEDMULTIPART']])(
@@ -124,7 +116,7 @@ describe('normalizeStatus', () => {
     it.each<[string, string, StatusClass, TraceGroup]>([
       ['Undelivered', 'BLACKLIST', 'undelivered', 'not_sent'],
       ['Delivered', 'INV-NUMBER', 'delivered', 'undelivered'],
-      ['Failed', 'DELIVRD', 'failed', 'delivered'],
+      ['Failed', 'DELIVRD', 'failed', 'other'],
       ['Sent', 'MOB-NOTALLOWED', 'pending', 'failed'],
       ['Not Sent', 'ABSENT-SUB', 'rejected', 'undelivered'],
     ])('%s with trace %s is %s (trace group %s)', (status, trace, cls, group) => {
@@ -139,18 +131,37 @@ describe('normalizeStatus', () => {
       ['ABSENT-SUB', 'undelivered', true, 'undelivered'],
       ['MOB-OFF', 'undelivered', true, 'undelivered'],
       ['NUM-LIMIT', 'failed', true, 'failed'],
-      ['DELIVRD', 'delivered', true, 'delivered'],
-      ['AWAITED-DLR', 'pending', false, 'pending'],
+      // "Others seen" codes that are status words mean what the word means.
+      ['DELIVRD', 'delivered', true, 'other'],
+      ['AWAITED-DLR', 'pending', false, 'other'],
     ])('status "Brand-New-Status" with trace %s is %s (final: %s)', (trace, cls, final, group) => {
       expect(normalizeStatus('Brand-New-Status', trace)).toEqual({ cls, final, traceGroup: group });
     });
 
-    it('a trace in the "other" group (NO-DLR-OPTR) does not decide: unknown, not final', () => {
-      expect(normalizeStatus('Brand-New-Status', 'NO-DLR-OPTR')).toEqual({
-        cls: 'unknown',
-        final: false,
-        traceGroup: 'other',
-      });
+    it('NO-DLR-OPTR means the same as a trace as it does as the status: unknown, and final', () => {
+      expect(normalizeStatus('Brand-New-Status', 'NO-DLR-OPTR')).toEqual({ cls: 'unknown', final: true, traceGroup: 'other' });
+      expect(normalizeStatus('NO-DLR-OPTR', null)).toMatchObject({ cls: 'unknown', final: true });
+    });
+
+    it('"others seen" DNDNUMB is the grouped DND-NUMB without its hyphen, so NOT-SENT', () => {
+      expect(normalizeStatus('Sent', 'DNDNUMB').traceGroup).toBe('not_sent');
+    });
+
+    it.each([['TIME-OUT-PROM'], ['OPTOUT-REJ'], ['INVALID-NUM'], ['MAX-LENGTH']])(
+      'an ungrouped code %s does not decide the class of an unknown status',
+      (trace) => {
+        expect(normalizeStatus('Brand-New-Status', trace)).toEqual({ cls: 'unknown', final: false, traceGroup: 'other' });
+      },
+    );
+  });
+
+  describe('no status words the provider does not use', () => {
+    it.each([['Submitted'], ['Accepted']])('%s is not a known status', (status) => {
+      expect(normalizeStatus(status, null)).toEqual({ cls: 'unknown', final: false, traceGroup: null });
+    });
+
+    it('"Rejected" is not a status word; as the trace code REJECTED it is in the UNDELIVERED group', () => {
+      expect(normalizeStatus('Rejected', null)).toEqual({ cls: 'undelivered', final: true, traceGroup: null });
     });
   });
 

@@ -32,9 +32,12 @@ define(['Delivered', 'DELIVRD'], 'delivered', true);
 define(['Undelivered', 'UNDELIV', 'EXPIRED'], 'undelivered', true);
 define(['Failed'], 'failed', true);
 // Not Sent: Kaleyra refused the message before any operator saw it.
-define(['Not Sent', 'NOT-SENT', 'NotSent', 'Rejected'], 'rejected', true);
-define(['Sent', 'Queued', 'AWAITED-DLR', 'Submitted', 'Accepted'], 'pending', false);
+// Only words the provider uses: an invented one ("Rejected", "Accepted") would hide a new word
+// behind a guess instead of letting status_trace decide.
+define(['Not Sent', 'NOT-SENT', 'NotSent'], 'rejected', true);
+define(['Sent', 'Queued', 'AWAITED-DLR'], 'pending', false);
 // NO-DLR-OPTR: the operator never acknowledged. Nothing more will come, but the fate is unknown.
+// The same whether it arrives as the status or as the trace (see normalizeStatus).
 define(['NO-DLR-OPTR'], 'unknown', true);
 
 const TRACE_GROUP: Record<string, TraceGroup> = {};
@@ -46,22 +49,26 @@ group(
     'NOT-ALLOWED', 'NO-CREDITS', 'SERIES-BLOCK', 'KLR-INV-NUMBER', 'SPAM', 'BLACKLIST', 'CON-DND',
     'INV-MOB-PATTRN', 'TEMPLATE-NOT-FOUND', 'INV-TEMPLATE-MATCH', 'SENDER-ID-NOT-FOUND', 'NOT-OPTIN',
     'OUTPUT-REJ', 'OPT-OUT', 'REJECTED-MULTIPART', 'DND-NUMB', 'SUBMIT-FAIL', 'NOTALLOWED', 'MAX-LIMIT',
-    'INF-CREDIT', 'DNDNUMB', 'OPTOUT-REJ', 'INVALID-NUM', 'MAX-LENGTH',
+    'INF-CREDIT',
   ],
   'not_sent',
 );
 group(
   [
     'INV-NUMBER', 'SERVER-ERR', 'SNDRID-NOT-ALLOTED', 'INVALID-SUB', 'ABSENT-SUB', 'HANDSET-ERR', 'BARRED',
-    'NET-ERR', 'MEM-EXEC', 'FAILED', 'MOB-OFF', 'HANDSET-BUSY', 'SERIES-BLK', 'EXPIRED', 'REJECTED', 'UNDELIV',
-    'TIME-OUT-PROM',
+    'NET-ERR', 'MEM-EXEC', 'FAILED', 'MOB-OFF', 'HANDSET-BUSY', 'SERIES-BLK', 'EXPIRED', 'REJECTED',
   ],
   'undelivered',
 );
 group(['MOB-NOTALLOWED', 'NUM-LIMIT'], 'failed');
-group(['DELIVRD', 'DELIVERED'], 'delivered');
-group(['AWAITED-DLR', 'QUEUED', 'SENT'], 'pending');
-group(['NO-DLR-OPTR'], 'other');
+// The codes Kaleyra's table lists only as "others seen": it gives them no group, and neither do
+// we. Those that are status words (DELIVRD, AWAITED-DLR, ...) still carry their status meaning.
+// DNDNUMB is among them too, but it is DND-NUMB (NOT-SENT) spelt without the hyphen, and spelling
+// never matters here.
+group(
+  ['DELIVRD', 'UNDELIV', 'AWAITED-DLR', 'NO-DLR-OPTR', 'TIME-OUT-PROM', 'OPTOUT-REJ', 'INVALID-NUM', 'MAX-LENGTH', 'QUEUED', 'SENT'],
+  'other',
+);
 
 const FROM_TRACE_GROUP: Record<TraceGroup, StatusMeaning | null> = {
   not_sent: { cls: 'rejected', final: true },
@@ -87,9 +94,12 @@ export interface NormalizedStatus {
  * @example normalizeStatus('Undelivered', 'REJECTED-MULTIPART') // { cls: 'undelivered', final: true, traceGroup: 'not_sent' }
  */
 export function normalizeStatus(status: string, trace: string | null): NormalizedStatus {
-  const traceGroup = trace === null ? null : (TRACE_GROUP[statusKey(trace)] ?? null);
+  const traceKey = trace === null ? null : statusKey(trace);
+  const traceGroup = traceKey === null ? null : (TRACE_GROUP[traceKey] ?? null);
   const byStatus = STATUS[statusKey(status)] ?? traceCodeAsStatus(status);
-  const meaning = byStatus ?? (traceGroup ? FROM_TRACE_GROUP[traceGroup] : null);
+  // A trace that is itself a status word (NO-DLR-OPTR, DELIVRD) means what that word means.
+  const byTrace = traceKey === null ? null : (STATUS[traceKey] ?? (traceGroup ? FROM_TRACE_GROUP[traceGroup] : null));
+  const meaning = byStatus ?? byTrace;
   return meaning ? { cls: meaning.cls, final: meaning.final, traceGroup } : { cls: 'unknown', final: false, traceGroup };
 }
 

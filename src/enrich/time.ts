@@ -7,17 +7,19 @@
 const STAMP =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?|\d{2}:?\d{2})?$/i;
 
-/**
- * Parses a Kaleyra timestamp to ISO UTC. A stamp without a zone is read in `defaultZone`
- * (an IANA name such as "Asia/Kolkata", or "UTC"). Epoch seconds or milliseconds pass too.
- * @example toIsoUtc('2022-04-05 08:55:50 00:00') === '2022-04-05T08:55:50.000Z'
- */
-export function toIsoUtc(value: string | null, defaultZone = 'UTC'): string | null {
-  if (value === null) return null;
+interface Stamp {
+  /** The wall-clock time read as if it were UTC (ms). */
+  wall: number;
+  /** The zone written in the stamp ("Z", "+05:30", "05:30" with its "+" lost), or undefined. */
+  zone: string | undefined;
+  /** Epoch stamps are instants, with no wall clock of their own. */
+  epoch: boolean;
+}
+
+function parseStamp(value: string): Stamp | null {
   const v = value.trim();
   if (/^\d{10}(\d{3})?$/.test(v)) {
-    const ms = v.length === 10 ? Number(v) * 1000 : Number(v);
-    return new Date(ms).toISOString();
+    return { wall: v.length === 10 ? Number(v) * 1000 : Number(v), zone: 'Z', epoch: true };
   }
   const m = STAMP.exec(v);
   if (!m) return null;
@@ -29,8 +31,23 @@ export function toIsoUtc(value: string | null, defaultZone = 'UTC'): string | nu
   if (Number.isNaN(wall) || check.getUTCMonth() !== +mo! - 1 || check.getUTCDate() !== +d! || +h! > 23 || +mi! > 59 || +s > 59) {
     return null;
   }
+  return { wall, zone, epoch: false };
+}
+
+/**
+ * Parses a Kaleyra timestamp to ISO UTC. A stamp without a zone is read in `defaultZone`
+ * (an IANA name such as "Asia/Kolkata", or "UTC"); with no zone declared (null) such a stamp
+ * has no instant and gives null. Epoch seconds or milliseconds pass too.
+ * @example toIsoUtc('2022-04-05 08:55:50 00:00') === '2022-04-05T08:55:50.000Z'
+ */
+export function toIsoUtc(value: string | null, defaultZone: string | null = 'UTC'): string | null {
+  if (value === null) return null;
+  const stamp = parseStamp(value);
+  if (!stamp) return null;
+  const { wall, zone } = stamp;
   let utc: number;
   if (zone === undefined) {
+    if (defaultZone === null) return null;
     // The offset at the wall time read as UTC may be the other side of a DST change: look again.
     const first = zoneOffsetMs(defaultZone, wall);
     utc = wall - first;
@@ -47,6 +64,20 @@ export function toIsoUtc(value: string | null, defaultZone = 'UTC'): string | nu
   }
   const date = new Date(utc);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/**
+ * The wall-clock time a stamp was written in, as ISO without an offset, whatever zone (known or
+ * not) it was in: Kaleyra's zone-less sent_time kept as sent rather than guessed into UTC.
+ * @example wallClockIso('2022-04-05 09:55:50') === '2022-04-05T09:55:50'
+ */
+export function wallClockIso(value: string | null): string | null {
+  if (value === null) return null;
+  const stamp = parseStamp(value);
+  if (!stamp || stamp.epoch) return null;
+  const iso = new Date(stamp.wall).toISOString();
+  // Whole seconds stay whole: "…:50", not "…:50.000".
+  return iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23);
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

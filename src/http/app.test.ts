@@ -112,12 +112,15 @@ describe('HTTP app', () => {
         status_trace_group: 'not_sent',
         iso_code: 'IN',
         country: 'India',
-        price: 0.001354,
+        price: '0.001354',
         flash: false,
         status_time: '2022-04-05T08:55:50.000Z',
-        sent_time: '2022-04-05T09:55:50.000Z',
+        // No SENT_TIME_ZONE: Kaleyra's zone-less sent_time is kept local, not guessed as UTC.
+        sent_time: null,
+        sent_time_local: '2022-04-05T09:55:50',
         message_key: 'ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1',
-        callback_id: 'ebccc6ff-6311-4XXc-b23d-afe6fXXXXXf6',
+        request_id: 'ebccc6ff-6311-4XXc-b23d-afe6fXXXXXf6',
+        message_index: 1,
         recipient_masked: true,
         ref: null,
       });
@@ -136,10 +139,11 @@ describe('HTTP app', () => {
         status_class: 'rejected',
         status_trace_group: 'not_sent',
         status_time: '2022-04-05T08:55:50.000Z',
-        sent_time: '2022-04-05T09:55:50.000Z',
+        sent_time_local: '2022-04-05T09:55:50',
         description: 'Rejected as the number is blacklisted by operator.',
-        callback_id: '84352649-f610-4fd7-b7de-c163be9b1XXX',
-        price: 0.001354,
+        request_id: '84352649-f610-4fd7-b7de-c163be9b1XXX',
+        price: '0.001354',
+        raw_query: GET_SAMPLE_QUERY,
         length: 5,
         ref: null,
         ref2: null,
@@ -154,7 +158,7 @@ describe('HTTP app', () => {
       const res = await h.app.request('/callbacks/default', { method: 'POST', body: rawBytes(JSON.stringify(postSample())) });
       expect(res.status).toBe(200);
       const { event_id } = (await res.json()) as { event_id: string };
-      expect(h.spool.event(event_id)).toMatchObject({ status_class: 'undelivered', price: 0.001354 });
+      expect(h.spool.event(event_id)).toMatchObject({ status_class: 'undelivered', price: '0.001354' });
     });
 
     it('reads a JSON body sent as text/plain', async () => {
@@ -177,7 +181,7 @@ describe('HTTP app', () => {
       const { event_id } = (await res.json()) as { event_id: string };
       expect(h.spool.event(event_id)).toMatchObject({
         status_class: 'delivered',
-        price: 0.0042,
+        price: '0.0042',
         length: 12,
         units: 2,
         flash: true,
@@ -197,7 +201,7 @@ describe('HTTP app', () => {
       const h = harness();
       const res = await postJson(h, postSample({ flash: '0', total: '1', length: '5', units: '1', price: '0.001354' }));
       const { event_id } = (await res.json()) as { event_id: string };
-      expect(h.spool.event(event_id)).toMatchObject({ flash: false, total: 1, length: 5, units: 1, price: 0.001354 });
+      expect(h.spool.event(event_id)).toMatchObject({ flash: false, total: 1, length: 5, units: 1, price: '0.001354' });
     });
 
     it('takes the fields from the query string of a POST with an empty body', async () => {
@@ -242,14 +246,14 @@ describe('HTTP app', () => {
       { name: 'a missing bearer token', method: 'GET', path: `/callbacks/bearer?${GET_SAMPLE_QUERY}`, status: 401, error: 'unauthorized', message: /bearer token/ },
       { name: 'a wrong bearer token', path: '/callbacks/bearer', headers: { ...JSON_HEADERS, authorization: 'Bearer tok-abd' }, body: JSON.stringify(postSample()), status: 401, error: 'unauthorized', message: /bearer token/ },
       { name: 'a bearer token where basic is required', path: '/callbacks/basic', headers: { ...JSON_HEADERS, authorization: 'Bearer tok-abc' }, body: JSON.stringify(postSample()), status: 401, error: 'unauthorized', message: /basic credentials/ },
-      ...['PUT', 'DELETE', 'PATCH', 'OPTIONS'].map((method) => ({
+      ...['PATCH', 'OPTIONS'].map((method) => ({
         name: `${method} on a callback path`,
         method,
         headers: JSON_HEADERS,
         body: method === 'OPTIONS' ? undefined : JSON.stringify(postSample()),
         status: 405,
         error: 'method_not_allowed',
-        message: new RegExp(`${method} is not supported`),
+        message: new RegExp(`${method} is not a Kaleyra callback method`),
       })),
     ];
 
@@ -261,28 +265,33 @@ describe('HTTP app', () => {
       expect(body.error).toBe(c.error);
       expect(body.message).toMatch(c.message);
       if (c.field) expect(body.problems?.[0]?.field).toBe(c.field);
-      if (c.status === 405) expect(res.headers.get('allow')).toBe('GET, POST');
+      if (c.status === 405) expect(res.headers.get('allow')).toBe('GET, POST, PUT, DELETE');
       // No refusal leaves anything to deliver.
       expect(h.spool.listDeliveries(null)).toEqual([]);
       if (c.status === 400) {
-        const kept = h.spool.listRejected(1)[0];
-        const sent = c.method === 'GET' ? new URL(c.path!, 'http://x').search.slice(1) : c.body;
-        expect(kept).toMatchObject({ status_code: 400, body: sent, profile: 'default' });
+        const kept = h.spool.listRejected({ limit: 1 })[0];
+        const query = c.path ? new URL(c.path, 'http://x').search.slice(1) : '';
+        const sent = c.method === 'GET' ? { body: '', query } : { body: c.body };
+        expect(kept).toMatchObject({ status_code: 400, ...sent, profile: 'default', method: c.method ?? 'POST' });
         expect(kept!.reason).toMatch(c.message);
       }
     });
 
-    it('keeps the query string of a GET to an unknown profile', async () => {
-      const h = harness();
+    it('stores nothing of a callback to an unknown profile: it is counted and noted, body-less', async () => {
+      const h = harness({ adminToken: ADMIN_TOKEN });
       await h.app.request(`/callbacks/nope?${GET_SAMPLE_QUERY}`);
-      expect(h.spool.listRejected()[0]).toMatchObject({ status_code: 404, profile: 'nope', body: GET_SAMPLE_QUERY });
-    });
-
-    it('keeps the body of a POST to an unknown profile, cut at the body limit', async () => {
-      const h = harness();
       const body = JSON.stringify(postSample());
-      await h.app.request('/callbacks/nope', { method: 'POST', headers: JSON_HEADERS, body });
-      expect(h.spool.listRejected()[0]).toMatchObject({ status_code: 404, profile: 'nope', body });
+      await h.app.request('/callbacks/nope2', { method: 'POST', headers: { ...JSON_HEADERS, 'content-length': String(body.length) }, body });
+      expect(h.spool.listRejected()).toEqual([]);
+      expect(h.metrics.get('callbacks_rejected_total', { profile: '(unknown)', reason: 'unknown_profile' })).toBe(2);
+      const seen = (await (await h.app.request('/admin/rejected', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+        refused_unstored: { profile: string; method: string; bytes: number | null; status: number }[];
+      };
+      expect(seen.refused_unstored).toMatchObject([
+        { profile: 'nope2', method: 'POST', bytes: body.length, status: 404 },
+        { profile: 'nope', method: 'GET', bytes: null, status: 404 },
+      ]);
+      expect(JSON.stringify(seen.refused_unstored)).not.toContain('Undelivered');
     });
 
     it('answers HEAD on a callback path with 405 and never ingests it', async () => {
@@ -290,7 +299,7 @@ describe('HTTP app', () => {
       const res = await h.app.request(`/callbacks/default?${GET_SAMPLE_QUERY}`, { method: 'HEAD' });
       expect(h.spool.listDeliveries(null)).toEqual([]);
       expect(res.status).toBe(405);
-      expect(res.headers.get('allow')).toBe('GET, POST');
+      expect(res.headers.get('allow')).toBe('GET, POST, PUT, DELETE');
     });
 
     it('answers HEAD without a query with 405, not a validation error', async () => {

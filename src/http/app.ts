@@ -6,22 +6,24 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { HttpBindings } from '@hono/node-server';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { enrichEvent } from '../enrich/enrich.js';
-import { uuidv7 } from '../enrich/ids.js';
 import { StoreUnavailableError, errorMessage } from '../errors.js';
-import { fieldsFromQuery, parseCallbackBody } from '../ingest/parse.js';
+import { Intake } from '../ingest/intake.js';
+import { fieldsInQuery, type CallbackInput } from '../ingest/read.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { CompiledConfig } from '../route/compile.js';
+import type { CompiledConfig, CompiledProfile } from '../route/compile.js';
+import { CALLBACK_METHODS, type CallbackMethod } from '../route/define-routes.js';
 import type { Spool } from '../spool/spool.js';
-import { validateCallback, type FieldProblem } from '../validate/callback.js';
+import type { FieldProblem } from '../validate/callback.js';
 import type { Dispatcher } from '../dispatch/dispatcher.js';
 import { checkProfileAuth } from './auth.js';
 import { adminRoutes } from './admin.js';
+import { RefusedSample } from './refused.js';
+import { KEYS_UNAVAILABLE } from './token-auth.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
-    profile: string;
+    profile: CompiledProfile;
   }
 }
 
@@ -33,8 +35,12 @@ export interface AppDeps {
   dispatcher?: Dispatcher;
   /** Largest accepted body; default 256 KiB. */
   maxBodyBytes?: number;
-  /** Zone of zone-less sent_time when the profile sets none; default UTC. */
-  sentTimeZone?: string;
+  /** Zone of zone-less sent_time when the profile sets none; null or unset: kept local. */
+  sentTimeZone?: string | null;
+  /** The accept step; built from the deps above when not given. */
+  intake?: Intake;
+  /** Where refused-but-unstored callbacks are noted; one is made when not given. */
+  refused?: RefusedSample;
   /** Bearer token for /admin; unset disables the admin API. */
   adminToken?: string;
   /** False while shutting down: /readyz answers 503. */
@@ -91,81 +97,100 @@ function rawQuery(c: Context): string {
 export function createApp(deps: AppDeps): Hono {
   const { config, spool, logger, metrics } = deps;
   const maxBodyBytes = deps.maxBodyBytes ?? 256 * 1024;
+  const intake = deps.intake ?? new Intake({ config, spool, metrics, logger, sentTimeZone: deps.sentTimeZone ?? null });
+  const refused = deps.refused ?? new RefusedSample();
   const app = new Hono();
 
-  function reject(c: Context, err: CallbackError, body: string | null): never {
-    const profile = c.get('profile') ?? c.req.param('profile') ?? '';
+  /**
+   * Answers a refused callback. Payloads of a known, authenticated profile are kept for
+   * operators (to fix the config and re-ingest); anything else is only counted and noted.
+   */
+  function reject(c: Context, err: CallbackError, kept: CallbackInput | null): never {
+    const name = c.req.param('profile') ?? '';
+    const profile = config.profiles.has(name) ? name : '(unknown)';
     // Unknown profile names come from the URL: keep them out of metric labels (unbounded).
-    metrics.inc('callbacks_rejected_total', { profile: config.profiles.has(profile) ? profile : '(unknown)', reason: err.error });
-    logger.warn('callback rejected', { profile, status: err.status, error: err.error, message: err.message });
-    if (body !== null) {
-      spool.recordRejected({ profile, statusCode: err.status, reason: err.message, contentType: c.req.header('content-type') ?? null, body });
+    metrics.inc('callbacks_rejected_total', { profile, reason: err.error });
+    logger.warn('callback rejected', { profile: name.slice(0, 64), status: err.status, error: err.error, message: err.message.slice(0, 500) });
+    if (kept) {
+      spool.recordRejected({ profile: name, statusCode: err.status, reason: err.message, contentType: kept.contentType, body: kept.body, method: kept.method, query: kept.query });
+    } else {
+      const bytes = Number(c.req.header('content-length') ?? NaN);
+      refused.note({
+        at: new Date().toISOString(),
+        status: err.status,
+        error: err.error,
+        profile: name,
+        method: c.req.method,
+        content_type: c.req.header('content-type') ?? null,
+        bytes: Number.isFinite(bytes) ? bytes : null,
+      });
     }
     throw err;
   }
 
   const callbackPath = '/callbacks/:profile';
 
-  const notAllowed = (method: string) =>
-    new CallbackError(405, 'method_not_allowed', `${method} is not supported: Kaleyra callbacks use GET or POST`, undefined, { allow: 'GET, POST' });
+  app.post(`${callbackPath}/token`, async (c) => {
+    const profile = config.profiles.get(c.req.param('profile'));
+    if (!profile?.tokenAuth) {
+      reject(c, new CallbackError(404, 'token_endpoint_disabled', `profile "${c.req.param('profile')}" does not issue tokens`), null);
+    }
+    const { text, over } = await readBody(c, 16 * 1024);
+    if (over) reject(c, new CallbackError(413, 'body_too_large', 'a token request is at most 16 KiB'), null);
+    const answer = await profile.tokenAuth.handleTokenRequest({
+      method: c.req.method,
+      contentType: c.req.header('content-type') ?? null,
+      authorization: c.req.header('authorization') ?? null,
+      body: text,
+    });
+    // Wrong client credentials: counted, never stored.
+    if (answer.status === 401) metrics.inc('token_requests_refused_total', { profile: profile.name });
+    else if (answer.status === 200) metrics.inc('tokens_issued_total', { profile: profile.name });
+    return c.json(answer.body, answer.status as ContentfulStatusCode, answer.headers);
+  });
 
   app.use(callbackPath, async function resolveProfile(c, next) {
+    const method = c.req.method;
     // Hono runs the GET handler for HEAD; a HEAD must never ingest a callback.
-    if (c.req.method !== 'GET' && c.req.method !== 'POST') throw notAllowed(c.req.method);
+    if (!(CALLBACK_METHODS as readonly string[]).includes(method)) {
+      reject(c, new CallbackError(405, 'method_not_allowed', `${method} is not a Kaleyra callback method`, undefined, { allow: CALLBACK_METHODS.join(', ') }), null);
+    }
     const name = c.req.param('profile');
     const profile = config.profiles.get(name);
-    if (!profile) {
-      // Kept for operators: a profile missing from the config is a misconfiguration to fix and replay.
-      const body = c.req.method === 'GET' ? rawQuery(c) : (await readBody(c, maxBodyBytes)).text;
-      reject(c, new CallbackError(404, 'unknown_profile', `no callback profile named "${name}" is configured`), body);
+    if (!profile) reject(c, new CallbackError(404, 'unknown_profile', `no callback profile named "${name.slice(0, 64)}" is configured`), null);
+    const denied =
+      checkProfileAuth(profile.config, (h) => c.req.header(h)) ?? (profile.tokenAuth ? await profile.tokenAuth.verify(c.req.header('authorization') ?? null) : null);
+    if (denied === KEYS_UNAVAILABLE) {
+      // The customer's key server is down, not the token bad: Kaleyra should retry.
+      throw new CallbackError(503, 'unavailable', `profile "${name}": ${denied}; retry later`, undefined, { 'retry-after': '5' });
     }
-    const denied = checkProfileAuth(profile, (h) => c.req.header(h));
     if (denied) reject(c, new CallbackError(401, 'unauthorized', `profile "${name}": ${denied}`), null);
-    c.set('profile', name);
+    c.set('profile', profile);
     await next();
   });
 
-  app.post(callbackPath, async (c) => {
-    const { text: body, over } = await readBody(c, maxBodyBytes);
-    if (over) reject(c, new CallbackError(413, 'body_too_large', `the body is over the limit of ${maxBodyBytes} bytes`), '');
-    const parsed = parseCallbackBody(body, c.req.header('content-type') ?? null, rawQuery(c));
-    if (!parsed.ok) reject(c, new CallbackError(400, parsed.error, parsed.message), body);
-    return ingest(c, parsed.fields, body);
-  });
-
-  app.get(callbackPath, (c) => {
+  app.on(CALLBACK_METHODS as unknown as string[], callbackPath, async (c) => {
+    const profile = c.get('profile');
+    const method = c.req.method as CallbackMethod;
     const query = rawQuery(c);
-    return ingest(c, fieldsFromQuery(query), query);
-  });
-
-  async function ingest(c: Context, fields: Record<string, unknown>, rawBody: string): Promise<Response> {
-    const profileName = c.get('profile');
-    const valid = validateCallback(fields);
-    if (!valid.ok) {
-      const message = valid.problems.map((p) => `${p.field}: ${p.problem}`).join('; ');
-      reject(c, new CallbackError(400, 'invalid_callback', message, valid.problems), rawBody);
-    }
-    const event = enrichEvent(valid.callback, fields, {
-      profile: profileName,
-      eventId: uuidv7(),
-      receivedAt: new Date(),
-      sentTimeZone: config.profiles.get(profileName)?.sentTimeZone ?? deps.sentTimeZone ?? 'UTC',
-    });
-    const result = await spool.accept(event);
-    if (result.duplicate) {
-      metrics.inc('callbacks_duplicate_total', { profile: profileName });
-    } else {
-      metrics.inc('callbacks_accepted_total', { profile: profileName, status_class: event.status_class });
-      if (result.stale) metrics.inc('callbacks_stale_total', { profile: profileName });
-      if (result.route.rules.length === 0 && !result.route.fallback) {
-        metrics.inc('callbacks_unrouted_total', { profile: profileName });
-        logger.warn('callback matched no rule and there is no fallback', { event_id: result.eventId, status: event.status, iso_code: event.iso_code });
-      } else if (result.route.destinations.length === 0) {
-        metrics.inc('callbacks_dropped_total', { profile: profileName, rule: result.route.rules.at(-1)! });
+    let body = '';
+    if (!fieldsInQuery(method)) {
+      const read = await readBody(c, maxBodyBytes);
+      if (read.over) {
+        reject(c, new CallbackError(413, 'body_too_large', `the body is over the limit of ${maxBodyBytes} bytes`), { method, contentType: c.req.header('content-type') ?? null, body: '', query });
       }
+      body = read.text;
     }
+    const input: CallbackInput = { method, contentType: c.req.header('content-type') ?? null, body, query };
+    if (!profile.methods.has(method)) {
+      const allow = [...profile.methods].join(', ');
+      reject(c, new CallbackError(405, 'method_not_allowed', `profile "${profile.name}" takes ${allow}, not ${method}`, undefined, { allow }), input);
+    }
+    const out = await intake.ingest(profile, input);
+    if (!out.ok) reject(c, new CallbackError(out.status, out.error, out.message, out.problems), input);
+    const { result } = out;
     return c.json({ status: 'accepted', event_id: result.eventId, duplicate: result.duplicate, stale: result.stale });
-  }
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', (c) => {
@@ -183,7 +208,7 @@ export function createApp(deps: AppDeps): Hono {
   });
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
 
-  app.route('/admin', adminRoutes(deps));
+  app.route('/admin', adminRoutes({ ...deps, intake, refused }));
 
   app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
 

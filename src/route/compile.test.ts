@@ -46,7 +46,15 @@ describe('compileRoutes accepts a valid config', () => {
   it('keeps the profiles by name', () => {
     const cfg = compileRoutes(base());
     expect([...cfg.profiles.keys()]).toEqual(['default', 'IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX']);
-    expect(cfg.profiles.get('IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX')).toEqual({ sentTimeZone: 'Asia/Kolkata' });
+    expect(cfg.profiles.get('IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX')).toMatchObject({
+      name: 'IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX',
+      config: { sentTimeZone: 'Asia/Kolkata' },
+      methods: new Set(['GET', 'POST', 'PUT', 'DELETE']),
+      tokenAuth: null,
+      decrypt: null,
+      fieldMap: null,
+      finalAfterMs: null,
+    });
   });
 
   it('compiles the rules in order, with their destinations and stop flags', () => {
@@ -179,7 +187,7 @@ describe('compileRoutes rejects a bad config with a ConfigError naming the rule 
 
   it('a profile with an unknown time zone names the profile and sentTimeZone', () => {
     const err = configError({ ...base(), profiles: { default: { sentTimeZone: 'Asia/Bangalore' } } });
-    expect(err.message).toContain('field "profiles.default.sentTimeZone": is not a known IANA time zone');
+    expect(err.message).toContain('profile "default", field "sentTimeZone": is not a known IANA time zone');
   });
 
   it('a profile name that is not URL-safe is an error naming the profile', () => {

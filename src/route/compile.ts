@@ -6,11 +6,26 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { resolvePolicy, type RetryPolicyOptions } from '../dispatch/retry.js';
 import { assertTimeZone } from '../enrich/time.js';
-import type { ProfileConfig, RoutesConfig, TopicConfig, WebhookConfig } from './define-routes.js';
+import { createTokenAuth, tokenAuthConfigSchema, type TokenAuth } from '../http/token-auth.js';
+import { createDecryptor, encryptionConfigSchema, type DecryptResult } from '../ingest/decrypt.js';
+import { fieldMapSchema, type FieldMap } from '../ingest/field-map.js';
+import { CALLBACK_METHODS, type CallbackMethod, type ProfileConfig, type RoutesConfig, type TopicConfig, type WebhookConfig } from './define-routes.js';
 import { compilePatterns, foldExact, foldStatus, foldUpper, type CompiledRule, type RouteTable } from './match.js';
 
-const patterns = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+// Patterns are matched against capped fields; a longer pattern can never match one.
+const pattern = z.string().min(1).max(1_024);
+const patterns = z.union([pattern, z.array(pattern).min(1)]);
 const headerMap = z.record(z.string().min(1), z.string());
+const credential = z.string().min(1, 'is empty (an unset environment variable?)');
+
+const DURATION_UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const duration = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?[smhd]$/, 'is not a duration such as "90s", "30m", "72h" or "3d"')
+    .transform((v) => Math.round(Number(v.slice(0, -1)) * DURATION_UNITS[v.at(-1) as keyof typeof DURATION_UNITS])),
+]);
 const timeZone = z.string().refine(
   (tz) => {
     try {
@@ -41,10 +56,15 @@ const ConfigSchema = z
       z.string(),
       z
         .object({
-          headers: headerMap.optional(),
-          basicAuth: z.object({ username: z.string(), password: z.string() }).optional(),
-          bearerToken: z.string().min(1).optional(),
+          methods: z.array(z.enum(CALLBACK_METHODS)).min(1).optional(),
+          headers: z.record(z.string().min(1), credential).optional(),
+          basicAuth: z.object({ username: credential, password: credential }).strict().optional(),
+          bearerToken: credential.optional(),
+          tokenAuth: tokenAuthConfigSchema.optional(),
+          encryption: encryptionConfigSchema.optional(),
+          fieldMap: fieldMapSchema.optional(),
           sentTimeZone: timeZone.optional(),
+          finalAfter: duration.optional(),
         })
         .strict(),
     ),
@@ -109,8 +129,19 @@ const ConfigSchema = z
   })
   .strict();
 
+/** A profile ready for the request path: its checks built once at start-up. */
+export interface CompiledProfile {
+  name: string;
+  config: ProfileConfig;
+  methods: ReadonlySet<CallbackMethod>;
+  tokenAuth: TokenAuth | null;
+  decrypt: ((fields: Record<string, unknown>) => DecryptResult) | null;
+  fieldMap: FieldMap | null;
+  finalAfterMs: number | null;
+}
+
 export interface CompiledConfig {
-  profiles: ReadonlyMap<string, ProfileConfig>;
+  profiles: ReadonlyMap<string, CompiledProfile>;
   table: RouteTable;
   /** Destination ref (`kafka:alias`) to its Kafka topic. */
   topics: ReadonlyMap<string, TopicConfig>;
@@ -128,6 +159,10 @@ function describePath(path: readonly PropertyKey[], input: Record<string, unknow
     const field = path.slice(2).join('.');
     return `rule ${name} (rules[${path[1]}])${field ? `, field "${field}"` : ''}`;
   }
+  if (path[0] === 'profiles' && path.length > 1) {
+    const field = path.slice(2).map(String).join('.');
+    return `profile "${String(path[1])}"${field ? `, field "${field}"` : ''}`;
+  }
   return `field "${path.map(String).join('.')}"`;
 }
 
@@ -137,8 +172,15 @@ function describePath(path: readonly PropertyKey[], input: Record<string, unknow
  */
 export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'): CompiledConfig {
   const parsed = ConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  - ${describePath(i.path, input as never)}: ${i.message}`);
+  const unset = unsetCredentials(input);
+  if (!parsed.success || unset.length > 0) {
+    const lines = [
+      ...unset,
+      ...(parsed.success ? [] : parsed.error.issues)
+        // The unset credentials are already said, more plainly.
+        .filter((i) => !unset.some((u) => u.startsWith(`  - ${describePath(i.path, input as never)}:`)))
+        .map((i) => `  - ${describePath(i.path, input as never)}: ${i.message}`),
+    ];
     throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
   }
   const cfg = parsed.data;
@@ -203,14 +245,72 @@ export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'):
     stop: r.stop ?? false,
   }));
 
+  const profiles = new Map<string, CompiledProfile>();
+  for (const [name, p] of Object.entries(cfg.profiles)) {
+    const config = (input.profiles as Record<string, ProfileConfig>)[name]!;
+    profiles.set(name, {
+      name,
+      config,
+      methods: new Set(p.methods ?? CALLBACK_METHODS),
+      tokenAuth: p.tokenAuth ? createTokenAuth(name, p.tokenAuth) : null,
+      decrypt: p.encryption ? createDecryptor(p.encryption) : null,
+      fieldMap: p.fieldMap ?? null,
+      finalAfterMs: p.finalAfter ?? null,
+    });
+  }
+
   return {
-    profiles: new Map(Object.entries(cfg.profiles)),
+    profiles,
     table: { rules, fallback: cfg.fallback ? live(cfg.fallback) : null },
     topics,
     webhooks,
     retry: resolvePolicy(cfg.retry),
     kafkaClientId: cfg.kafka?.clientId ?? 'kaleyra-callback-router',
   };
+}
+
+/** Credential fields of a profile, as paths from the profile object. */
+const CREDENTIAL_PATHS = [
+  ['bearerToken'],
+  ['basicAuth', 'username'],
+  ['basicAuth', 'password'],
+  ['tokenAuth', 'issue', 'clientId'],
+  ['tokenAuth', 'issue', 'clientSecret'],
+  ['tokenAuth', 'issue', 'signingKey'],
+  ['tokenAuth', 'external', 'sharedKey'],
+  ['tokenAuth', 'external', 'jwksUrl'],
+  ['encryption', 'key'],
+] as const;
+
+/**
+ * Credentials that are written in the config but have no value: `bearerToken:
+ * process.env.KEY` with KEY unset. Left alone, such a profile would start with no auth at all,
+ * so each one stops start-up, naming the profile and the field.
+ */
+function unsetCredentials(input: RoutesConfig): string[] {
+  const problems: string[] = [];
+  const profiles = (input as { profiles?: unknown }).profiles;
+  if (!profiles || typeof profiles !== 'object') return problems;
+  const blank = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+  const say = (path: readonly string[]): void => {
+    problems.push(`  - ${describePath(['profiles', ...path], input as never)}: is configured but empty (an unset environment variable?); the profile would accept callbacks without it`);
+  };
+  for (const [name, profile] of Object.entries(profiles as Record<string, unknown>)) {
+    if (!profile || typeof profile !== 'object') continue;
+    for (const path of CREDENTIAL_PATHS) {
+      let parent: unknown = profile;
+      for (const key of path.slice(0, -1)) parent = parent && typeof parent === 'object' ? (parent as Record<string, unknown>)[key] : undefined;
+      const last = path.at(-1)!;
+      if (parent && typeof parent === 'object' && Object.hasOwn(parent, last) && blank((parent as Record<string, unknown>)[last])) {
+        say([name, ...path]);
+      }
+    }
+    const headers = (profile as { headers?: unknown }).headers;
+    if (headers && typeof headers === 'object') {
+      for (const [h, v] of Object.entries(headers)) if (blank(v)) say([name, 'headers', h]);
+    }
+  }
+  return problems;
 }
 
 /** Every destination ref the config declares. */

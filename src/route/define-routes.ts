@@ -4,17 +4,53 @@
  * compile error. The same object is checked again at start-up by `compileRoutes`.
  */
 import type { RetryPolicyOptions } from '../dispatch/retry.js';
+import type { TokenAuthConfig } from '../http/token-auth.js';
+import type { EncryptionConfig } from '../ingest/decrypt.js';
+import type { FieldMap } from '../ingest/field-map.js';
 
-/** One callback profile: how its callbacks prove who they are, and how to read their times. */
+/** The HTTP methods a Kaleyra callback profile can use. */
+export const CALLBACK_METHODS = ['GET', 'POST', 'PUT', 'DELETE'] as const;
+export type CallbackMethod = (typeof CALLBACK_METHODS)[number];
+
+/** A duration: milliseconds, or a number with a unit (`'90s'`, `'30m'`, `'72h'`, `'3d'`). */
+export type Duration = number | `${number}${'s' | 'm' | 'h' | 'd'}`;
+
+/** One callback profile: how its callbacks prove who they are, and how to read them. */
 export interface ProfileConfig {
+  /**
+   * Methods this profile's callbacks use (Kaleyra: GET and DELETE carry the fields in the query
+   * string, POST and PUT in the body). Default: all four; another method gets 405.
+   */
+  methods?: readonly CallbackMethod[];
   /** Static headers the profile adds to every callback (API key and the like); all must match. */
   headers?: Record<string, string>;
   /** HTTP basic credentials set on the profile. */
   basicAuth?: { username: string; password: string };
   /** A static bearer token (`Authorization: Bearer ...`). */
   bearerToken?: string;
-  /** IANA zone of this profile's zone-less sent_time; default SENT_TIME_ZONE or UTC. */
+  /**
+   * Kaleyra "advanced authentication": the router serves the profile's auth URL at
+   * `POST /callbacks/<profile>/token` and accepts only its own unexpired tokens (`issue`), or
+   * tokens of the customer's own identity provider (`external`).
+   */
+  tokenAuth?: TokenAuthConfig;
+  /** Kaleyra "callback encryption": each parameter value encrypted with AES (GCM or CFB). */
+  encryption?: EncryptionConfig;
+  /**
+   * Where a custom body template puts the standard fields, as dotted paths into the body:
+   * `{ message_id: 'msgid', status: 'data.st' }`. Unmapped fields are read by their own names.
+   */
+  fieldMap?: FieldMap;
+  /**
+   * IANA zone of this profile's zone-less sent_time; default SENT_TIME_ZONE. With neither,
+   * sent_time stays a local time (`sent_time_local`) and `sent_time` is null.
+   */
   sentTimeZone?: string;
+  /**
+   * A message whose last report is still interim (Sent, Queued, AWAITED-DLR) this long after it
+   * gets one `sms.final_missing` event of its own, so consumers stop waiting for a lost DLR.
+   */
+  finalAfter?: Duration;
 }
 
 export interface TopicConfig {

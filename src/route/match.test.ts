@@ -6,7 +6,7 @@ import { postSample } from '../testing/samples.js';
 import { validateCallback } from '../validate/callback.js';
 import { compileRoutes } from './compile.js';
 import type { RouteRule, RuleMatch } from './define-routes.js';
-import { compilePatterns, foldExact, foldStatus, foldUpper, matchRoutes, type RouteTable } from './match.js';
+import { compileGlob, compilePatterns, foldExact, foldStatus, foldUpper, matchRoutes, type RouteTable } from './match.js';
 
 const INDIA_PROFILE = 'IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX';
 
@@ -442,4 +442,120 @@ describe('compilePatterns', () => {
   it('foldStatus is statusKey', () => {
     expect(foldStatus).toBe(statusKey);
   });
+
+  it('"*" matches across line breaks (the old RegExp `.*` stopped at them)', () => {
+    expect(compilePatterns('*OTP*', foldExact)(['a\nOTP\r\nb'])).toBe(true);
+    expect(compilePatterns('!*OTP*', foldExact)(['x\u2028OTP'])).toBe(false);
+  });
 });
+
+describe('compileGlob', () => {
+  /** The matcher it replaced: one anchored RegExp, `.*` per `*` (with `s`: `*` spans line breaks). */
+  function regexGlob(glob: string): (v: string) => boolean {
+    const re = new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+    return (v) => re.test(v);
+  }
+
+  it.each<[string, string, boolean]>([
+    ['', '', true],
+    ['', 'a', false],
+    ['*', '', true],
+    ['**', '', true],
+    ['a*', 'a', true],
+    ['*a', 'a', true],
+    ['a*a', 'a', false],
+    ['a*a', 'aa', true],
+    ['*ab*ab*', 'abab', true],
+    ['*ab*ab*', 'aba', false],
+    ['*aa*aa', 'aaa', false],
+    ['*aa*aa', 'aaaa', true],
+    ['a*b*c', 'abcbc', true],
+    ['a*b*c', 'acb', false],
+  ])('%j vs %j -> %s', (glob, value, expected) => {
+    expect(compileGlob(glob)(value)).toBe(expected);
+    expect(regexGlob(glob)(value)).toBe(expected);
+  });
+
+  it('agrees with the RegExp it replaced on a seeded table of 5,000 globs and values', () => {
+    const rand = mulberry32(20240405);
+    // A small alphabet makes overlaps and near-misses common; "." and "+" check literalness.
+    const alphabet = ['a', 'b', 'a', 'b', '.', '+', '\n'];
+    const word = (max: number, extra: string[] = []): string => {
+      const chars = [...alphabet, ...extra];
+      let s = '';
+      for (let n = Math.floor(rand() * (max + 1)); n > 0; n--) s += chars[Math.floor(rand() * chars.length)]!;
+      return s;
+    };
+    let matched = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const glob = word(7, ['*', '*']);
+      const value = rand() < 0.5 ? word(10) : glob.replaceAll('*', () => word(3));
+      const expected = regexGlob(glob)(value);
+      if (compileGlob(glob)(value) !== expected) expect.fail(`case ${i}: ${JSON.stringify(glob)} vs ${JSON.stringify(value)} should be ${expected}`);
+      if (expected) matched++;
+    }
+    // Both outcomes are well represented, so agreement means something.
+    expect(matched).toBeGreaterThan(1_000);
+    expect(matched).toBeLessThan(4_000);
+  });
+
+  it('agrees with the old pattern lists (negation, several values, absent values) on a seeded table', () => {
+    const rand = mulberry32(7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const globs = ['*', '**', 'IN', 'I*', '*N', '*OTP*', 'O*P', '*a*b*', 'otp', 'X.Y', '*.*'];
+    const values = [null, '', 'IN', 'in', ' in ', 'OTP', 'xOTPy', 'otp', 'ab', 'ba', 'XAYB', 'X.Y', 'XzY', 'I'];
+    for (let i = 0; i < 1_000; i++) {
+      const patterns = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => (rand() < 0.3 ? '!' : '') + pick(globs));
+      const given = Array.from({ length: Math.floor(rand() * 3) }, () => pick(values));
+      const fold = pick([foldExact, foldUpper]);
+      const pos = patterns.filter((p) => !p.startsWith('!')).map((p) => fold(p));
+      const neg = patterns.filter((p) => p.startsWith('!')).map((p) => fold(p.slice(1)));
+      const present = given.filter((v): v is string => v !== null).map(fold);
+      const expected =
+        (pos.length === 0 || pos.some((p) => p === '*' || present.some(regexGlob(p)))) && !neg.some((p) => present.some(regexGlob(p)));
+      expect(compilePatterns(patterns, fold)(given), `case ${i}: ${JSON.stringify(patterns)} vs ${JSON.stringify(given)}`).toBe(expected);
+    }
+  });
+
+  describe('a 1 MB value (once a RegExp backtracking for seconds)', () => {
+    const MB = 1 << 20;
+    /** 1 MB of filler with the given letters placed at the given fractions of its length. */
+    function big(marks: [string, number][]): string {
+      const chars = new Array<string>(MB).fill('x');
+      for (const [c, at] of marks) chars[Math.floor(at * (MB - 1))] = c;
+      return chars.join('');
+    }
+
+    it.each<[string, string, [string, number][], boolean]>([
+      ['a, b, c, d in order', '*a*b*c*d*', [['a', 0.1], ['b', 0.4], ['c', 0.6], ['d', 0.9]], true],
+      ['d missing', '*a*b*c*d*', [['a', 0.1], ['b', 0.4], ['c', 0.6]], false],
+      ['d before a', '*a*b*c*d*', [['d', 0.05], ['a', 0.1], ['b', 0.4], ['c', 0.6]], false],
+      ['only the first and last characters', 'a*d', [['a', 0], ['d', 1]], true],
+      ['the wanted tail after the end', '*a*b*c*dx', [['a', 0.1], ['b', 0.4], ['c', 0.6], ['d', 1]], false],
+    ])('%s: %s -> %s', (_what, glob, marks, expected) => {
+      expect(compileGlob(glob)(big(marks))).toBe(expected);
+    });
+
+    it('a route type of a million "a"s against "*a*a*a*a*b" (no "b")', () => {
+      expect(compilePatterns('*A*A*A*A*B', foldUpper)(['a'.repeat(MB)])).toBe(false);
+    });
+
+    it('a 240 KB route type against the rule "*OTP*"', () => {
+      const value = `${'OTQ'.repeat(80_000)}otp`;
+      expect(compilePatterns('*OTP*', foldUpper)([value])).toBe(true);
+      expect(compilePatterns('*OTP*', foldUpper)([value.slice(0, -1)])).toBe(false);
+    });
+  });
+});
+
+/** A small seeded PRNG, so a failing table case can be replayed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

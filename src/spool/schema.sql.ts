@@ -1,5 +1,18 @@
 /** The spool's tables. Bump SPOOL_VERSION and add a migration when this changes. */
-export const SPOOL_VERSION = 1;
+export const SPOOL_VERSION = 2;
+
+/** From each older version to the next, run in order on open. */
+export const SPOOL_MIGRATIONS: Record<number, string> = {
+  // 1 -> 2: refused payloads keep how they came (to re-ingest them); the lifecycle knows its
+  // profile and whether a missing final report was already announced.
+  1: `
+    ALTER TABLE rejected ADD COLUMN method TEXT;
+    ALTER TABLE rejected ADD COLUMN query TEXT;
+    ALTER TABLE rejected ADD COLUMN replayed_event_id TEXT;
+    ALTER TABLE message_state ADD COLUMN profile TEXT;
+    ALTER TABLE message_state ADD COLUMN missing_at INTEGER;
+  `,
+};
 
 export const SPOOL_DDL = `
 CREATE TABLE IF NOT EXISTS events (
@@ -41,7 +54,10 @@ CREATE TABLE IF NOT EXISTS message_state (
   rank         INTEGER NOT NULL,
   status       TEXT NOT NULL,
   event_id     TEXT NOT NULL,
-  updated_at   INTEGER NOT NULL
+  updated_at   INTEGER NOT NULL,
+  profile      TEXT,
+  -- When a "final report missing" event was made for it (finalAfter), so it is made once.
+  missing_at   INTEGER
 );
 
 -- Callbacks seen recently (same id and status), to answer a resend without delivering it twice.
@@ -60,7 +76,11 @@ CREATE TABLE IF NOT EXISTS rejected (
   status_code  INTEGER NOT NULL,
   reason       TEXT NOT NULL,
   content_type TEXT,
-  body         TEXT NOT NULL
+  body         TEXT NOT NULL,
+  method       TEXT,
+  query        TEXT,
+  -- Set once an operator re-ingested it and it was accepted.
+  replayed_event_id TEXT
 );
 CREATE INDEX IF NOT EXISTS rejected_received ON rejected(received_at);
 
@@ -73,4 +93,9 @@ CREATE TABLE IF NOT EXISTS destination_state (
   disabled_at INTEGER NOT NULL,
   reason      TEXT NOT NULL
 );
+`;
+
+/** Indexes over columns a migration may have just added: made after the migrations. */
+export const SPOOL_LATE_DDL = `
+CREATE INDEX IF NOT EXISTS message_state_interim ON message_state(profile, updated_at) WHERE rank = 1 AND missing_at IS NULL;
 `;

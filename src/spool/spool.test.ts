@@ -124,7 +124,7 @@ describe('Spool', () => {
   });
 
   describe('duplicates', () => {
-    it('answers a resend of the same callback (same id and status) inside the window with the first event id and stores nothing new', async () => {
+    it('answers a resend of the same callback (same message, status and status_time) inside the window with the first event id and stores nothing new', async () => {
       const spool = spoolAt({ dedupeWindowMs: 10 * 60_000 });
       const first = await spool.accept(eventFrom(postSample()));
       clock += 9 * 60_000;
@@ -149,7 +149,7 @@ describe('Spool', () => {
       expect(spool.listDeliveries(null)).toHaveLength(6);
     });
 
-    it('treats a new status for the same callback id as a new report, whatever the spelling of the old one', async () => {
+    it('treats a new status for the same message as a new report; a respelling of the same one is a resend', async () => {
       const spool = spoolAt();
       const sent = await spool.accept(eventFrom(postSample({ status: 'Sent' })));
       const delivered = await spool.accept(eventFrom(postSample({ status: 'Delivered' })));
@@ -167,6 +167,33 @@ describe('Spool', () => {
       const b = await spool.accept(eventFrom(postSample(), 'other'));
       expect(a.duplicate).toBe(false);
       expect(b.duplicate).toBe(false);
+    });
+
+    it('delivers every recipient of a campaign: 50 message_ids sharing one request id and status are 50 reports', async () => {
+      const spool = spoolAt();
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          spool.accept(eventFrom(postSample({ id: 'campaign-1', message_id: `5f0c2a3e-6311-4c52-b23d-afe0a05fc336:${i + 1}`, status: 'Delivered' }))),
+        ),
+      );
+      expect(results.filter((r) => r.duplicate)).toEqual([]);
+      expect(new Set(results.map((r) => r.eventId)).size).toBe(50);
+      expect(spool.listDeliveries('pending', { destination: 'kafka:events', limit: 100 })).toHaveLength(50);
+    });
+
+    it('a later report of the same message and status at another status_time is new, not a resend', async () => {
+      const spool = spoolAt();
+      const first = await spool.accept(eventFrom(postSample({ status: 'Sent' })));
+      const again = await spool.accept(eventFrom(postSample({ status: 'Sent', status_time: '2022-04-05 09:10:00+00:00' })));
+      expect(first.duplicate).toBe(false);
+      expect(again.duplicate).toBe(false);
+    });
+
+    it('keeps the lifecycle per message: a Delivered for one recipient never makes another recipient\'s Sent stale', async () => {
+      const spool = spoolAt();
+      await spool.accept(eventFrom(postSample({ id: 'campaign-2', message_id: 'c2:1', status: 'Delivered' })));
+      const other = await spool.accept(eventFrom(postSample({ id: 'campaign-2', message_id: 'c2:2', status: 'Sent' })));
+      expect(other.stale).toBe(false);
     });
 
     it('catches a duplicate arriving in the same group commit as the original', async () => {
@@ -198,7 +225,7 @@ describe('Spool', () => {
       expect(spool.event(sent.event_id)?.stale).toBe(true);
       expect(latestStatus('m-ooo')).toBe('Delivered');
 
-      const laterStill = await spool.accept(report('m-ooo', 'Sent'));
+      const laterStill = await spool.accept(eventFrom(postSample({ message_id: 'm-ooo', status: 'Sent', status_time: '2022-04-05 08:57:00+00:00' })));
       expect(laterStill.stale).toBe(true);
       expect(latestStatus('m-ooo')).toBe('Delivered');
     });
@@ -422,7 +449,7 @@ describe('Spool', () => {
       const db = new Database(path, { readonly: true });
       try {
         const keys = db.prepare<[], { key: string }>('SELECT key FROM dedupe').all().map((r) => r.key);
-        expect(keys).toEqual(['default\u0000cb-new\u0000delivered']);
+        expect(keys).toEqual(['default\u0000m-new\u0000sms.delivered\u0000delivered\u00002022-04-05T08:55:50.000Z']);
       } finally {
         db.close();
       }
@@ -444,14 +471,49 @@ describe('Spool', () => {
     it('keeps the payload, reason and content type of a refused callback, newest first', () => {
       const spool = spoolAt();
       spool.recordRejected({ profile: 'default', statusCode: 400, reason: 'status: is missing', contentType: 'application/json', body: '{"id":"x"}' });
-      spool.recordRejected({ profile: 'gone', statusCode: 404, reason: 'unknown profile', contentType: null, body: 'status=Delivered&id=1' });
+      spool.recordRejected({ profile: 'other', statusCode: 400, reason: 'status: is missing', contentType: null, body: '', method: 'GET', query: 'id=1' });
 
       const rows = spool.listRejected();
+      const kept = { replayed_event_id: null };
       expect(rows.map(({ id: _id, ...r }) => r)).toEqual([
-        { received_at: clock, profile: 'gone', status_code: 404, reason: 'unknown profile', content_type: null, body: 'status=Delivered&id=1' },
-        { received_at: clock, profile: 'default', status_code: 400, reason: 'status: is missing', content_type: 'application/json', body: '{"id":"x"}' },
+        { received_at: clock, profile: 'other', status_code: 400, reason: 'status: is missing', content_type: null, body: '', method: 'GET', query: 'id=1', ...kept },
+        { received_at: clock, profile: 'default', status_code: 400, reason: 'status: is missing', content_type: 'application/json', body: '{"id":"x"}', method: null, query: null, ...kept },
       ]);
-      expect(spool.listRejected(1)).toHaveLength(1);
+      expect(spool.listRejected({ limit: 1 })).toHaveLength(1);
+      expect(spool.listRejected({ profile: 'default' }).map((r) => r.body)).toEqual(['{"id":"x"}']);
+    });
+
+    it('lists only payloads not re-ingested yet when asked, oldest first', () => {
+      const spool = spoolAt();
+      spool.recordRejected({ profile: 'p', statusCode: 400, reason: 'r', contentType: null, body: 'a' });
+      spool.recordRejected({ profile: 'p', statusCode: 400, reason: 'r', contentType: null, body: 'b' });
+      spool.recordRejected({ profile: 'p', statusCode: 400, reason: 'r', contentType: null, body: 'c' });
+      const [, b] = spool.listRejected({ oldestFirst: true });
+      spool.markRejectedReplayed(b!.id, 'evt-1');
+      expect(spool.listRejected({ pending: true, oldestFirst: true }).map((r) => r.body)).toEqual(['a', 'c']);
+      expect(spool.listRejected({ ids: [b!.id] })[0]!.replayed_event_id).toBe('evt-1');
+    });
+  });
+
+  describe('opening a version 1 spool', () => {
+    it('migrates it in place, keeping its events and refused payloads', async () => {
+      const old = new Database(path);
+      old.exec(`
+        CREATE TABLE rejected (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL, profile TEXT NOT NULL,
+          status_code INTEGER NOT NULL, reason TEXT NOT NULL, content_type TEXT, body TEXT NOT NULL);
+        CREATE TABLE message_state (message_key TEXT PRIMARY KEY, rank INTEGER NOT NULL, status TEXT NOT NULL,
+          event_id TEXT NOT NULL, updated_at INTEGER NOT NULL);
+        INSERT INTO rejected VALUES (1, 5, 'default', 400, 'why', NULL, '{}');
+        INSERT INTO message_state VALUES ('m', 1, 'Sent', 'e', 5);
+        PRAGMA user_version = 1;`);
+      old.close();
+
+      const spool = spoolAt();
+      expect(spool.listRejected()).toEqual([
+        { id: 1, received_at: 5, profile: 'default', status_code: 400, reason: 'why', content_type: null, body: '{}', method: null, query: null, replayed_event_id: null },
+      ]);
+      await spool.accept(report('m-2', 'Sent'));
+      expect(spool.interimSince('default', clock + 1, 10).map((r) => r.messageKey)).toEqual(['m-2']);
     });
   });
 

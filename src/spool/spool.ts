@@ -10,12 +10,15 @@ import type { DeliveryEvent } from '../event.js';
 import { statusKey, statusRank } from '../enrich/status.js';
 import { StoreUnavailableError, errorMessage } from '../errors.js';
 import type { RouteMatch } from '../route/match.js';
-import { SPOOL_DDL, SPOOL_VERSION } from './schema.sql.js';
+import { SPOOL_DDL, SPOOL_LATE_DDL, SPOOL_MIGRATIONS, SPOOL_VERSION } from './schema.sql.js';
 
 export interface SpoolOptions {
   /** SQLite file; ':memory:' for throw-away use. */
   path: string;
-  /** A resend (same id and status) inside this window is answered but not delivered again. */
+  /**
+   * A resend (same message, status and status_time, on the same profile) inside this
+   * window is answered but not delivered again.
+   */
   dedupeWindowMs?: number;
   /** Delivered and dead events are kept this long, for replay; then purged. */
   retentionMs?: number;
@@ -77,17 +80,67 @@ export interface RejectedRecord {
   reason: string;
   content_type: string | null;
   body: string;
+  /** How it came (null for payloads kept before the spool recorded it). */
+  method: string | null;
+  query: string | null;
+  /** The event it became once re-ingested, or null. */
+  replayed_event_id: string | null;
+}
+
+/** A refused callback as the HTTP edge hands it over. */
+export interface RejectedInput {
+  profile: string;
+  statusCode: number;
+  reason: string;
+  contentType: string | null;
+  body: string;
+  method?: string | null;
+  query?: string | null;
+}
+
+/** Which refused payloads to list or re-ingest. */
+export interface RejectedFilter {
+  ids?: number[];
+  profile?: string;
+  since?: number;
+  until?: number;
+  /** Only those not re-ingested yet. */
+  pending?: boolean;
+  oldestFirst?: boolean;
+  limit?: number;
 }
 
 type Planner = (event: DeliveryEvent) => RouteMatch;
 
 interface Waiting {
   event: DeliveryEvent;
+  /** The event's JSON, made before the commit so the transaction only writes. */
+  body: string;
   resolve: (r: AcceptResult) => void;
   reject: (e: unknown) => void;
 }
 
 const DAY = 86_400_000;
+
+/** SQLite errors that say the store cannot write at all, as opposed to this one row. */
+const STORE_FAILURES = /^SQLITE_(READONLY|FULL|IOERR|CANTOPEN|BUSY|LOCKED|NOMEM|CORRUPT|NOTADB|PROTOCOL|PERM)/;
+function isStoreFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && STORE_FAILURES.test(code);
+}
+
+/**
+ * What makes a callback a resend: the same message (never just the same send request, which a
+ * whole campaign shares), the same status however it is spelt ("Delivered", "DELIVERED") and the
+ * same status_time, on the same profile. Two different words of one class ("Queued", "Sent") are
+ * two reports: when in doubt, deliver twice rather than lose one.
+ * @example resendKey(event) // 'default\u0000<message_id>\u0000sms.delivered\u0000delivered\u00002022-04-05T08:55:50.000Z'
+ */
+export function resendKey(event: DeliveryEvent): string {
+  // The type follows from the status for every callback; it sets apart the events the router
+  // makes itself (sms.final_missing) from the report they are about.
+  return `${event.profile}\u0000${event.message_key}\u0000${event.type}\u0000${statusKey(event.status)}\u0000${event.status_time ?? ''}`;
+}
 
 export class Spool {
   readonly path: string;
@@ -97,7 +150,7 @@ export class Spool {
   readonly retentionMs: number;
   private queue: Waiting[] = [];
   private flushScheduled = false;
-  private rejectedQueue: { at: number; profile: string; statusCode: number; reason: string; contentType: string | null; body: string }[] = [];
+  private rejectedQueue: (RejectedInput & { at: number })[] = [];
   private rejectedTimer: NodeJS.Timeout | null = null;
   private lastFlushAt = 0;
   private readonly commitDelayMs: number;
@@ -107,7 +160,7 @@ export class Spool {
   /** The last commit's failure, cleared by the next success; readiness shows it. */
   lastCommitError: string | null = null;
   private readonly stmt: ReturnType<Spool['prepare']>;
-  private readonly commitBatch: (batch: Waiting[]) => AcceptResult[];
+  private readonly commitBatch: (batch: Waiting[]) => (AcceptResult | Error)[];
 
   constructor(opts: SpoolOptions, private readonly plan: Planner = () => ({ destinations: [], rules: [], fallback: false })) {
     this.path = opts.path;
@@ -122,10 +175,29 @@ export class Spool {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    let version = this.db.pragma('user_version', { simple: true }) as number;
+    const fresh = version === 0;
     this.db.exec(SPOOL_DDL);
+    if (!fresh) {
+      for (; version < SPOOL_VERSION; version++) this.db.exec(SPOOL_MIGRATIONS[version] ?? '');
+    }
+    this.db.exec(SPOOL_LATE_DDL);
     this.db.pragma(`user_version = ${SPOOL_VERSION}`);
     this.stmt = this.prepare();
-    this.commitBatch = this.db.transaction((batch: Waiting[]) => batch.map((w) => this.store(w.event)));
+    // Each event in its own savepoint: one event that cannot be stored fails alone, never the
+    // callbacks that happen to share its group commit.
+    const storeOne = this.db.transaction((w: Waiting) => this.store(w.event, w.body));
+    this.commitBatch = this.db.transaction((batch: Waiting[]) =>
+      batch.map((w) => {
+        try {
+          return storeOne(w);
+        } catch (err) {
+          // The store itself failing (read-only, full, I/O) is everyone's problem: fail the batch.
+          if (isStoreFailure(err)) throw err;
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
   }
 
   private prepare() {
@@ -137,7 +209,7 @@ export class Spool {
       dedupePut: db.prepare('INSERT OR REPLACE INTO dedupe (key, event_id, seen_at) VALUES (?, ?, ?)'),
       stateGet: db.prepare<[string], { rank: number }>('SELECT rank FROM message_state WHERE message_key = ?'),
       statePut: db.prepare(
-        'INSERT OR REPLACE INTO message_state (message_key, rank, status, event_id, updated_at) VALUES (?, ?, ?, ?, ?)',
+        'INSERT OR REPLACE INTO message_state (message_key, rank, status, event_id, updated_at, profile) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       eventPut: db.prepare(
         'INSERT INTO events (event_id, message_key, type, profile, status_class, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -166,8 +238,13 @@ export class Spool {
         "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, updated_at = ?, last_code = ?, last_error = ? WHERE id = ? AND state = 'pending'",
       ),
       rejectedPut: db.prepare(
-        'INSERT INTO rejected (received_at, profile, status_code, reason, content_type, body) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO rejected (received_at, profile, status_code, reason, content_type, body, method, query) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
+      interim: db.prepare<[string, number, number], { message_key: string; event_id: string }>(
+        `SELECT message_key, event_id FROM message_state INDEXED BY message_state_interim
+          WHERE profile = ? AND rank = 1 AND missing_at IS NULL AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+      ),
+      missingMark: db.prepare('UPDATE message_state SET missing_at = ? WHERE message_key = ?'),
     };
   }
 
@@ -183,7 +260,7 @@ export class Spool {
    */
   accept(event: DeliveryEvent): Promise<AcceptResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, resolve, reject });
+      this.queue.push({ event, body: JSON.stringify(event), resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // Under load (a commit just happened) wait a moment so concurrent requests share the
@@ -200,7 +277,7 @@ export class Spool {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    let results: AcceptResult[];
+    let results: (AcceptResult | Error)[];
     try {
       const started = performance.now();
       results = this.commitBatch(batch);
@@ -217,6 +294,10 @@ export class Spool {
     const touched = new Set<string>();
     batch.forEach((w, i) => {
       const r = results[i]!;
+      if (r instanceof Error) {
+        w.reject(new StoreUnavailableError(`the spool could not store this event: ${errorMessage(r)}`, r));
+        return;
+      }
       if (!r.duplicate) for (const d of r.route.destinations) touched.add(d);
       w.resolve(r);
     });
@@ -224,10 +305,10 @@ export class Spool {
   }
 
   /** One event, inside the batch transaction: dedupe, order, plan, insert. */
-  private store(event: DeliveryEvent): AcceptResult {
+  private store(event: DeliveryEvent, body: string): AcceptResult {
     const now = this.now();
     const s = this.stmt;
-    const dedupeKey = `${event.profile}\u0000${event.callback_id ?? event.message_key}\u0000${statusKey(event.status)}`;
+    const dedupeKey = resendKey(event);
     const seen = s.dedupeGet.get(dedupeKey, now - this.dedupeWindowMs);
     if (seen) return { eventId: seen.event_id, duplicate: true, stale: false, route: { destinations: [], rules: [], fallback: false } };
     s.dedupePut.run(dedupeKey, event.event_id, now);
@@ -235,7 +316,7 @@ export class Spool {
     const rank = statusRank(event.status_class, event.status_final);
     const prior = s.stateGet.get(event.message_key);
     const stale = prior !== undefined && prior.rank > rank;
-    if (!stale) s.statePut.run(event.message_key, rank, event.status, event.event_id, now);
+    if (!stale) s.statePut.run(event.message_key, rank, event.status, event.event_id, now, event.profile);
     const stored: DeliveryEvent = stale ? { ...event, stale: true } : event;
 
     const route = this.plan(stored);
@@ -246,7 +327,7 @@ export class Spool {
       stored.profile,
       stored.status_class,
       now,
-      JSON.stringify(stored),
+      stale ? JSON.stringify(stored) : body,
     ).lastInsertRowid;
     for (const d of route.destinations) s.deliveryPut.run(seq, d, stored.message_key, now, now, now);
     return { eventId: stored.event_id, duplicate: false, stale, route };
@@ -287,9 +368,9 @@ export class Spool {
    * Keeps a refused callback where an operator can see it. Written in batches a moment later:
    * a flood of bad requests must not cost a disk flush each.
    */
-  recordRejected(r: { profile: string; statusCode: number; reason: string; contentType: string | null; body: string }): void {
+  recordRejected(r: RejectedInput): void {
     if (this.rejectedQueue.length >= 1_000) this.rejectedQueue.shift();
-    this.rejectedQueue.push({ ...r, at: this.now(), body: r.body.slice(0, 262_144) });
+    this.rejectedQueue.push({ ...r, at: this.now(), body: r.body.slice(0, 262_144), query: r.query?.slice(0, 16_384) ?? null });
     if (!this.rejectedTimer) {
       this.rejectedTimer = setTimeout(() => this.flushRejected(), 200);
       this.rejectedTimer.unref();
@@ -303,16 +384,50 @@ export class Spool {
     if (batch.length === 0 || !this.db.open) return;
     try {
       this.db.transaction(() => {
-        for (const r of batch) this.stmt.rejectedPut.run(r.at, r.profile, r.statusCode, r.reason, r.contentType, r.body);
+        for (const r of batch) {
+          this.stmt.rejectedPut.run(r.at, r.profile, r.statusCode, r.reason, r.contentType, r.body, r.method ?? null, r.query ?? null);
+        }
       })();
     } catch {
       // Best effort: a full disk must not turn a 4xx into a 5xx.
     }
   }
 
-  listRejected(limit = 50): RejectedRecord[] {
+  /** Refused payloads, newest first; `pending` leaves out those already re-ingested. */
+  listRejected(f: RejectedFilter = {}): RejectedRecord[] {
     this.flushRejected();
-    return this.db.prepare<[number], RejectedRecord>('SELECT * FROM rejected ORDER BY id DESC LIMIT ?').all(limit);
+    const parts: string[] = [];
+    const args: unknown[] = [];
+    if (f.ids) (parts.push(f.ids.length ? `id IN (${f.ids.map(() => '?').join(',')})` : '0'), args.push(...f.ids));
+    if (f.profile !== undefined) (parts.push('profile = ?'), args.push(f.profile));
+    if (f.since !== undefined) (parts.push('received_at >= ?'), args.push(f.since));
+    if (f.until !== undefined) (parts.push('received_at < ?'), args.push(f.until));
+    if (f.pending) parts.push('replayed_event_id IS NULL');
+    const where = parts.length ? parts.join(' AND ') : '1';
+    return this.db
+      .prepare(`SELECT * FROM rejected WHERE ${where} ORDER BY id ${f.oldestFirst ? 'ASC' : 'DESC'} LIMIT ?`)
+      .all(...args, f.limit ?? 50) as RejectedRecord[];
+  }
+
+  /** Notes that a refused payload was re-ingested and accepted as `eventId`. */
+  markRejectedReplayed(id: number, eventId: string): void {
+    this.db.prepare('UPDATE rejected SET replayed_event_id = ? WHERE id = ?').run(eventId, id);
+  }
+
+  /**
+   * Messages of `profile` whose latest report is interim (rank 1) and older than `before`, and
+   * for which no "final report missing" event was made yet: their latest event, oldest first.
+   */
+  interimSince(profile: string, before: number, limit: number): { messageKey: string; last: DeliveryEvent | null }[] {
+    return this.stmt.interim.all(profile, before, limit).map((r) => ({ messageKey: r.message_key, last: this.event(r.event_id) }));
+  }
+
+  /** Marks messages as announced missing, so the sweep makes their event once. */
+  markFinalMissing(messageKeys: readonly string[]): void {
+    const now = this.now();
+    this.db.transaction(() => {
+      for (const k of messageKeys) this.stmt.missingMark.run(now, k);
+    })();
   }
 
   private where(state: string | null, f: DeliveryFilter): { sql: string; args: unknown[] } {

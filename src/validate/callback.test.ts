@@ -47,7 +47,7 @@ describe('validateCallback', () => {
       flash: false,
       total: 1,
       source: 'API',
-      price: 0.001354,
+      price: '0.001354',
       iso_code: 'IN',
       message_id: 'ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1',
       country_name: 'India',
@@ -80,7 +80,7 @@ describe('validateCallback', () => {
       description: 'Rejected as the number is blacklisted by operator.',
       id: '84352649-f610-4fd7-b7de-c163be9b1XXX',
       flash: false,
-      price: 0.001354,
+      price: '0.001354',
       total: 1,
       length: 5,
       units: 1,
@@ -114,12 +114,46 @@ describe('validateCallback', () => {
     expect(cb).toMatchObject({ id: '12345', ref: 'true', ref1: '0' });
   });
 
+  describe('the price, an exact decimal', () => {
+    it.each<[unknown, string]>([
+      ['0.001354', '0.001354'],
+      [0.001354, '0.001354'],
+      [' 0.5 ', '0.5'],
+      ['.5', '0.5'],
+      ['+1.25', '1.25'],
+      ['-0.02', '-0.02'],
+      ['0', '0'],
+      [3, '3'],
+      // Digits a binary float would lose are kept.
+      ['0.10000000000000000555', '0.10000000000000000555'],
+    ])('%j is the decimal %j', (value, decimal) => {
+      expect(accepted(validateCallback({ ...KALEYRA_POST_SAMPLE, price: value })).price).toBe(decimal);
+    });
+
+    it('a JSON number too small for plain notation is not a price (its exact digits are gone)', () => {
+      expect(accepted(validateCallback({ ...KALEYRA_POST_SAMPLE, price: 1e-7 })).price).toBeNull();
+    });
+  });
+
+  describe('field lengths', () => {
+    it('refuses a standard field longer than any Kaleyra value, naming it', () => {
+      const r = validateCallback({ ...KALEYRA_POST_SAMPLE, type: 'OTP'.repeat(80_000) });
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.problems).toEqual([{ field: 'type', problem: 'is 240000 characters long: over the limit of 1024 for a Kaleyra field' }]);
+    });
+
+    it('allows a longer description, up to its own limit', () => {
+      expect(validateCallback({ ...KALEYRA_POST_SAMPLE, description: 'x'.repeat(4_000) }).ok).toBe(true);
+      expect(validateCallback({ ...KALEYRA_POST_SAMPLE, description: 'x'.repeat(4_097) }).ok).toBe(false);
+    });
+
+    it('does not cap fields it does not know (they are only kept in raw)', () => {
+      expect(validateCallback({ ...KALEYRA_POST_SAMPLE, note: 'x'.repeat(10_000) }).ok).toBe(true);
+    });
+  });
+
   describe('numeric fields', () => {
     it.each<[string, unknown, number]>([
-      ['price', '0.001354', 0.001354],
-      ['price', 0.001354, 0.001354],
-      ['price', ' 0.5 ', 0.5],
-      ['price', '0', 0],
       ['total', '1', 1],
       ['length', ' 5 ', 5],
       ['units', '2', 2],

@@ -16,7 +16,29 @@ function toText(v: unknown): string | null {
   return null;
 }
 
-/** "0.001354", 0.001354 and " 5 " are numbers; anything else is null (the raw value stays). */
+/**
+ * A price as an exact decimal string: "0.001354", 0.001354, " .5 " become "0.001354", "0.001354",
+ * "0.5". Money never goes through a binary float on its way out; anything else is null (the raw value stays).
+ */
+function toDecimal(v: unknown): string | null {
+  let t: string;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return null;
+    // A JSON number has already been through a double: its shortest round-trip form is what was sent.
+    t = String(v);
+    if (/e/i.test(t)) return null;
+  } else if (typeof v === 'string') {
+    t = v.trim();
+  } else {
+    return null;
+  }
+  const m = /^([+-]?)(\d*)(?:\.(\d+))?$/.exec(t);
+  if (!m || (m[2] === '' && m[3] === undefined)) return null;
+  const whole = m[2] === '' ? '0' : m[2]!;
+  return `${m[1] === '-' ? '-' : ''}${whole}${m[3] !== undefined ? `.${m[3]}` : ''}`;
+}
+
+/** "5", 5 and " 5 " are numbers; anything else is null (the raw value stays). */
 function toNumber(v: unknown): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   // Decimal only: Number() would also take "0x10" and "0b1".
@@ -41,9 +63,21 @@ function toFlag(v: unknown): boolean | null {
   return null;
 }
 
+/**
+ * No Kaleyra field comes near these; a longer value is not a delivery report, and capping it
+ * keeps rule matching and storage cheap for everyone else.
+ */
+export const MAX_FIELD_CHARS = 1_024;
+export const MAX_DESCRIPTION_CHARS = 4_096;
+const TEXT_FIELDS = [
+  'id', 'message_id', 'status', 'status_trace', 'description', 'status_time', 'sent_time', 'sender', 'recipient',
+  'type', 'source', 'iso_code', 'country_name', 'campaign_name', 'ref', 'ref1', 'ref2',
+] as const;
+
 // `.optional()` before the transform: a missing key is as good as an empty one.
 const text = z.unknown().optional().transform(toText);
 const num = z.unknown().optional().transform(toNumber);
+const decimal = z.unknown().optional().transform(toDecimal);
 const flag = z.unknown().optional().transform(toFlag);
 
 export const KaleyraCallbackSchema = z
@@ -62,7 +96,7 @@ export const KaleyraCallbackSchema = z
     iso_code: text,
     country_name: text,
     campaign_name: text,
-    price: num,
+    price: decimal,
     flash: flag,
     total: num,
     length: num,
@@ -73,6 +107,18 @@ export const KaleyraCallbackSchema = z
   })
   .check((ctx) => {
     const cb = ctx.value;
+    for (const field of TEXT_FIELDS) {
+      const v = cb[field];
+      const max = field === 'description' ? MAX_DESCRIPTION_CHARS : MAX_FIELD_CHARS;
+      if (v !== null && v.length > max) {
+        ctx.issues.push({
+          code: 'custom',
+          path: [field],
+          message: `is ${v.length} characters long: over the limit of ${max} for a Kaleyra field`,
+          input: undefined,
+        });
+      }
+    }
     if (cb.status === null) {
       ctx.issues.push({
         code: 'custom',
