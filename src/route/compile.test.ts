@@ -243,3 +243,88 @@ describe('compileRoutes rejects a bad config with a ConfigError naming the rule 
     expect(err.message).toContain('"maxRetries"');
   });
 });
+
+describe('profile options', () => {
+  const SIGNING_KEY = 'a-signing-key-of-at-least-32-bytes!!';
+
+  it('compiles methods, field map, finalAfter, encryption and token auth into the profile', () => {
+    const cfg = compileRoutes({
+      ...base(),
+      profiles: {
+        custom: {
+          methods: ['GET', 'DELETE'],
+          fieldMap: { message_id: 'msgid', status: 'data.st' },
+          finalAfter: '72h',
+          encryption: { algorithm: 'aes-256-gcm', key: 'k'.repeat(32) },
+          tokenAuth: { issue: { clientId: 'kaleyra', clientSecret: 's3cret', signingKey: SIGNING_KEY } },
+        },
+      },
+    });
+    const p = cfg.profiles.get('custom')!;
+    expect([...p.methods]).toEqual(['GET', 'DELETE']);
+    expect(p.fieldMap).toEqual({ message_id: 'msgid', status: 'data.st' });
+    expect(p.finalAfterMs).toBe(72 * 3_600_000);
+    expect(p.decrypt).toBeTypeOf('function');
+    expect(p.tokenAuth).not.toBeNull();
+  });
+
+  it.each<[string | number, number]>([
+    ['90s', 90_000],
+    ['30m', 1_800_000],
+    ['1.5h', 5_400_000],
+    ['3d', 259_200_000],
+    [60_000, 60_000],
+  ])('finalAfter %j is %d ms', (finalAfter, ms) => {
+    const cfg = compileRoutes({ ...base(), profiles: { p: { finalAfter: finalAfter as never } } });
+    expect(cfg.profiles.get('p')!.finalAfterMs).toBe(ms);
+  });
+
+  it('a finalAfter that is not a duration names the profile and the field', () => {
+    const err = configError({ ...base(), profiles: { p: { finalAfter: '3 days' } } });
+    expect(err.message).toContain('profile "p", field "finalAfter": is not a duration');
+  });
+
+  it('a method Kaleyra does not use names the profile and the field', () => {
+    const err = configError({ ...base(), profiles: { p: { methods: ['PATCH'] } } });
+    expect(err.message).toContain('profile "p", field "methods.0"');
+  });
+
+  it('an unknown field-map key names the profile and the key', () => {
+    const err = configError({ ...base(), profiles: { p: { fieldMap: { msgid: 'x' } } } });
+    expect(err.message).toMatch(/profile "p", field "fieldMap.*msgid/);
+  });
+
+  it('an encryption key of the wrong length names the profile and says the length', () => {
+    const err = configError({ ...base(), profiles: { p: { encryption: { algorithm: 'aes-256-gcm', key: 'short' } } } });
+    expect(err.message).toContain('profile "p", field "encryption.key": must be 32 bytes for aes-256-gcm (got 5)');
+  });
+
+  it('token auth beside a static bearer token or basic auth is an error: both read Authorization', () => {
+    const tokenAuth = { issue: { clientId: 'c', clientSecret: 's', signingKey: SIGNING_KEY } };
+    expect(configError({ ...base(), profiles: { p: { tokenAuth, bearerToken: 't' } } }).message).toContain(
+      'profile "p", field "tokenAuth": both it and bearerToken read the Authorization header',
+    );
+  });
+
+  describe('a credential configured but empty (an unset environment variable) stops start-up', () => {
+    const unset = process.env.KCR_TEST_CERTAINLY_UNSET;
+    it.each<[string, Record<string, unknown>, string]>([
+      ['bearerToken', { bearerToken: unset }, 'bearerToken'],
+      ['a blank bearerToken', { bearerToken: '  ' }, 'bearerToken'],
+      ['a header value', { headers: { 'x-api-key': unset } }, 'headers.x-api-key'],
+      ['a basic password', { basicAuth: { username: 'kaleyra', password: unset } }, 'basicAuth.password'],
+      ['a token client secret', { tokenAuth: { issue: { clientId: 'c', clientSecret: unset, signingKey: SIGNING_KEY } } }, 'tokenAuth.issue.clientSecret'],
+      ['an encryption key', { encryption: { algorithm: 'aes-128-gcm', key: unset } }, 'encryption.key'],
+    ])('%s', (_what, profile, field) => {
+      const err = configError({ ...base(), profiles: { 'IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX': profile } });
+      expect(err.message).toContain(
+        `profile "IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX", field "${field}": is configured but empty (an unset environment variable?)`,
+      );
+    });
+
+    it('says it once, not again in zod\'s words', () => {
+      const err = configError({ ...base(), profiles: { p: { bearerToken: unset } } });
+      expect(err.message.match(/bearerToken/g)).toHaveLength(1);
+    });
+  });
+});

@@ -19,13 +19,17 @@ const headerMap = z.record(z.string().min(1), z.string());
 const credential = z.string().min(1, 'is empty (an unset environment variable?)');
 
 const DURATION_UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const duration = z.union([
-  z.number().int().positive(),
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?[smhd]$/, 'is not a duration such as "90s", "30m", "72h" or "3d"')
-    .transform((v) => Math.round(Number(v.slice(0, -1)) * DURATION_UNITS[v.at(-1) as keyof typeof DURATION_UNITS])),
-]);
+const DURATION = 'is not a duration: milliseconds, or "90s", "30m", "72h", "3d"';
+const duration = z.union(
+  [
+    z.number().int().positive(),
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?[smhd]$/)
+      .transform((v) => Math.round(Number(v.slice(0, -1)) * DURATION_UNITS[v.at(-1) as keyof typeof DURATION_UNITS])),
+  ],
+  { error: DURATION },
+);
 const timeZone = z.string().refine(
   (tz) => {
     try {
@@ -210,6 +214,11 @@ export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'):
   for (const name of Object.keys(cfg.profiles)) {
     if (!/^[A-Za-z0-9._~-]+$/.test(name)) {
       problems.push(`  - field "profiles.${name}": profile names must be URL-safe (letters, digits, . _ ~ -): they are the last part of the callback URL`);
+    }
+  }
+  for (const [name, p] of Object.entries(cfg.profiles)) {
+    if (p.tokenAuth && (p.bearerToken || p.basicAuth)) {
+      problems.push(`  - profile "${name}", field "tokenAuth": both it and ${p.bearerToken ? 'bearerToken' : 'basicAuth'} read the Authorization header; choose one`);
     }
   }
   const seen = new Set<string>();
