@@ -114,6 +114,9 @@ export async function startRouter({ config, settings, logger = createLogger() }:
           headersTimeout: settings.http.headersTimeoutMs,
           requestTimeout: settings.http.requestTimeoutMs,
           keepAliveTimeout: settings.http.keepAliveTimeoutMs,
+          // Node checks the two timeouts above only every connectionsCheckingInterval (30 s by
+          // default), so a stalled request would hold its connection for up to 30 s regardless.
+          connectionsCheckingInterval: Math.min(1_000, settings.http.headersTimeoutMs),
         },
       },
       () => resolve(s),

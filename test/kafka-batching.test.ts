@@ -16,6 +16,10 @@ import { validateCallback, type KaleyraCallback } from '../src/validate/callback
 import { createTopics, kafkaBrokers, readTopics, uniqueTopic, waitFor } from './support/kafka.js';
 import { postSample, tempDir } from './support/router.js';
 
+
+/** A distinct status_time for report i. */
+const reportTime = (i: number): string => new Date(Date.UTC(2022, 3, 5, 8, 0, 0) + i * 1000).toISOString();
+
 describe('Kafka batching', () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
@@ -27,9 +31,10 @@ describe('Kafka batching', () => {
     const spool = new Spool({ path: `${dir.path}/spool.db` }, (e) => matchRoutes(e, config.table));
     const accepted = await Promise.all(
       Array.from({ length: 300 }, (_, i) => {
-        const fields = postSample({ id: `b-${i}`, message_id: `b-msg-${i % 30}`, status: 'Delivered' });
+        // Ten reports of each message, each at its own status_time (the same time would be a resend).
+        const fields = postSample({ id: `b-${i}`, message_id: `b-msg-${i % 30}`, status: 'Delivered', status_time: reportTime(i) });
         const cb = validateCallback(fields) as { ok: true; callback: KaleyraCallback };
-        return spool.accept(enrichEvent(cb.callback, fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: 'UTC' }));
+        return spool.accept(enrichEvent(cb.callback, fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: null }));
       }),
     );
     const metrics = new Metrics();
@@ -56,12 +61,12 @@ describe('Kafka batching', () => {
     await createTopics([topic]);
     const config = compileRoutes({ profiles: { default: {} }, kafka: { topics: { t: topic } }, rules: [{ name: 'all', to: ['kafka:t'] }] });
     const spool = new Spool({ path: `${dir.path}/big.db` }, (e) => matchRoutes(e, config.table));
-    // 40 reports of one message (one partition), ~40 KB each: 1.6 MB, over the broker's 1 MiB message.max.bytes.
+    // 40 reports of one message (one partition), ~40 KB each (in a field of the profile's own, kept in raw): 1.6 MB, over the broker's 1 MiB message.max.bytes.
     const accepted = await Promise.all(
       Array.from({ length: 40 }, (_, i) => {
-        const fields = postSample({ id: `big-${i}`, message_id: 'big-msg', status: 'Delivered', description: `${i} `.padEnd(40_000, 'x') });
+        const fields = postSample({ id: `big-${i}`, message_id: 'big-msg', status: 'Delivered', status_time: reportTime(i), note: `${i} `.padEnd(40_000, 'x') });
         const cb = validateCallback(fields) as { ok: true; callback: KaleyraCallback };
-        return spool.accept(enrichEvent(cb.callback, fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: 'UTC' }));
+        return spool.accept(enrichEvent(cb.callback, fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: null }));
       }),
     );
     const destinations = createDestinations(config, { kafkaBrokers: kafkaBrokers(), sinkDir: dir.path, logger: silentLogger });

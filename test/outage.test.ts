@@ -38,7 +38,13 @@ describe('Kafka outage', () => {
     const sender = (async () => {
       while (sending) {
         const i = sent++;
-        const res = await postCallback(router.url, postSample({ id: `outage-${i}`, message_id: `outage-msg-${i % 50}`, status: i % 2 ? 'Delivered' : 'Sent' }));
+        const res = await postCallback(router.url, postSample({
+          id: `outage-${i}`,
+          message_id: `outage-msg-${i % 50}`,
+          status: i % 2 ? 'Delivered' : 'Sent',
+          // Each report at its own time: the same message, status and time would be a resend.
+          status_time: new Date(Date.UTC(2022, 3, 5, 8, 0, 0) + i * 1000).toISOString(),
+        }));
         if (res.status === 200) accepted.add(((await res.json()) as { event_id: string }).event_id);
         await sleep(50);
       }

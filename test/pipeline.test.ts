@@ -61,7 +61,7 @@ describe('callback pipeline against a real Kafka broker', () => {
     for (const m of mine) {
       expect(m.key).toBe('ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1');
       expect(m.headers['event-type']).toBe('sms.undelivered');
-      expect(m.headers['schema-version']).toBe('1');
+      expect(m.headers['schema-version']).toBe('2');
       expect(m.json).toMatchObject({
         status: 'Undelivered',
         status_class: 'undelivered',
@@ -69,9 +69,12 @@ describe('callback pipeline against a real Kafka broker', () => {
         status_trace_group: 'not_sent',
         iso_code: 'IN',
         country: 'India',
-        price: 0.001354,
+        price: '0.001354',
         status_time: '2022-04-05T08:55:50.000Z',
-        sent_time: '2022-04-05T09:55:50.000Z',
+        sent_time: null,
+        sent_time_local: '2022-04-05T09:55:50',
+        request_id: 'ebccc6ff-6311-4XXc-b23d-afe6fXXXXXf6',
+        message_index: 1,
         profile: 'default',
         raw: postSample(),
       });
@@ -103,7 +106,7 @@ describe('callback pipeline against a real Kafka broker', () => {
       description: 'Rejected as the number is blacklisted by operator.',
       ref: null,
       flash: false,
-      price: 0.001354,
+      price: '0.001354',
     });
     await waitFor(() => audit.received.some((r) => r.json.data.event_id === event_id) && crm.received.some((r) => r.json.data.event_id === event_id));
     expect(audit.received.find((r) => r.json.data.event_id === event_id)!.json.type).toBe('sms.rejected');
@@ -122,7 +125,14 @@ describe('callback pipeline against a real Kafka broker', () => {
   it('keeps all reports of one message in arrival order, on one partition', async () => {
     const n = 200;
     const responses = await Promise.all(
-      Array.from({ length: n }, (_, i) => postCallback(router.url, postSample({ id: `order-${i}`, message_id: `order-msg-${i % 20}`, status: i % 2 ? 'Undelivered' : 'Failed', iso_code: 'GB' }))),
+      Array.from({ length: n }, (_, i) => postCallback(router.url, postSample({
+            id: `order-${i}`,
+            message_id: `order-msg-${i % 20}`,
+            status: i % 2 ? 'Undelivered' : 'Failed',
+            iso_code: 'GB',
+            // Each report at its own time: the same message, status and time would be a resend.
+            status_time: new Date(Date.UTC(2022, 3, 5, 8, 0, 0) + i * 1000).toISOString(),
+          }))),
     );
     expect(responses.every((r) => r.status === 200)).toBe(true);
     const read = await readTopics([topics.events], (m) => m.filter((x) => String(x.key).startsWith('order-msg-')).length >= n, 60_000);

@@ -48,7 +48,7 @@ describe('webhook faults', () => {
   });
 
   it('503 with Retry-After, then 200: delivered once it recovers, and the wait is honoured', async () => {
-    const res = await postCallback(router.url, postSample({ id: 'flaky-1', type: 'FLAKY' }));
+    const res = await postCallback(router.url, postSample({ id: 'flaky-1', message_id: 'flaky-1:1', type: 'FLAKY' }));
     expect(res.status).toBe(200);
     await waitFor(() => router.spool.listDeliveries('done', { destination: 'webhook:flaky' }).length === 1, 15_000);
     expect(flaky.received).toHaveLength(2);
@@ -60,7 +60,7 @@ describe('webhook faults', () => {
   });
 
   it('400: a dead letter at once, kept with its error, never retried', async () => {
-    const res = await postCallback(router.url, postSample({ id: 'broken-1', type: 'BROKEN' }));
+    const res = await postCallback(router.url, postSample({ id: 'broken-1', message_id: 'broken-1:1', type: 'BROKEN' }));
     const { event_id } = (await res.json()) as { event_id: string };
     await waitFor(() => router.spool.listDeliveries('dead', { destination: 'webhook:broken' }).length === 1, 15_000);
     await sleep(500);
@@ -74,7 +74,7 @@ describe('webhook faults', () => {
   });
 
   it('410: the webhook is disabled, counted, logged and visible, and other webhooks carry on', async () => {
-    const first = await postCallback(router.url, postSample({ id: 'gone-1', type: 'GONE' }));
+    const first = await postCallback(router.url, postSample({ id: 'gone-1', message_id: 'gone-1:1', type: 'GONE' }));
     expect(first.status).toBe(200);
     await waitFor(() => router.spool.disabledDestinations().has('webhook:gone'), 15_000);
     expect(router.metrics.get('destinations_disabled_total', { destination: 'webhook:gone' })).toBe(1);
@@ -83,7 +83,7 @@ describe('webhook faults', () => {
     expect(await (await fetch(`${router.url}/metrics`)).text()).toContain('kcr_destinations_disabled_total{destination="webhook:gone"} 1');
 
     // Later events are not sent to a disabled webhook; they are kept as dead letters to replay.
-    await postCallback(router.url, postSample({ id: 'gone-2', type: 'GONE' }));
+    await postCallback(router.url, postSample({ id: 'gone-2', message_id: 'gone-2:1', type: 'GONE' }));
     await waitFor(() => healthy.received.length === 2, 15_000);
     await waitFor(() => router.spool.listDeliveries('dead', { destination: 'webhook:gone', code: 'destination_disabled' }).length === 1, 15_000);
     expect(gone.received).toHaveLength(1);
