@@ -12,6 +12,7 @@ import { Spool, type DeliveryFilter } from './spool/spool.js';
 import { Intake } from './ingest/intake.js';
 import { silentLogger } from './log.js';
 import { Metrics } from './metrics.js';
+import { matchRoutes } from './route/match.js';
 
 const HELP = `kcr <command> [options]
 
@@ -92,7 +93,10 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
-  const spool = new Spool({ path: loadSettings().spoolPath });
+  // Re-ingest makes events, so the spool must plan their deliveries with the config's rules.
+  const reingest = command === 'rejected' && positionals[0] === 'replay';
+  const config = reingest ? await loadRoutes(values.config ?? configPath(process.argv)) : null;
+  const spool = new Spool({ path: loadSettings().spoolPath }, config ? (e) => matchRoutes(e, config.table) : undefined);
   try {
     const filter: DeliveryFilter = {
       ids: values.id?.map(Number),
@@ -143,9 +147,8 @@ async function main(argv: string[]): Promise<number> {
             process.stderr.write('rejected replay: name what to re-ingest (--profile, --since/--until, --id) or pass --all\n');
             return 2;
           }
-          const config = await loadRoutes(values.config ?? configPath(process.argv));
           const settings = loadSettings();
-          const intake = new Intake({ config, spool, metrics: new Metrics(), logger: silentLogger, sentTimeZone: settings.sentTimeZone });
+          const intake = new Intake({ config: config!, spool, metrics: new Metrics(), logger: silentLogger, sentTimeZone: settings.sentTimeZone });
           const r = await intake.reingestRejected({ ...which, limit: filter.limit ?? 10_000 });
           for (const f of r.refused) out(`#${f.id} still refused: ${f.error}: ${f.message}`);
           out(`${r.accepted} of ${r.considered} accepted (${r.duplicates} as resends); a running router delivers them within a second`);

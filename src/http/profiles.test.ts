@@ -119,6 +119,16 @@ describe('callback profiles over HTTP', () => {
     });
   });
 
+  it('keeps fields named like built-in object properties, in GET, JSON and XML alike', async () => {
+    const get = await eventOf(app.request('/callbacks/default?status=Delivered&id=p-1&constructor=c&toString=t&__proto__=x'));
+    expect(Object.entries(get.raw)).toEqual(expect.arrayContaining([['constructor', 'c'], ['toString', 't'], ['__proto__', 'x']]));
+    const post = await eventOf(app.request('/callbacks/default', { method: 'POST', headers: JSON_HEADERS, body: '{"status":"Delivered","id":"p-2","constructor":"c","hasOwnProperty":"h"}' }));
+    expect(post.raw).toMatchObject({ constructor: 'c', hasOwnProperty: 'h' });
+    const xml = await eventOf(app.request('/callbacks/default', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<r><status>Delivered</status><id>p-3</id><toString>t</toString></r>' }));
+    expect(Object.entries(xml.raw)).toContainEqual(['toString', 't']);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
   describe('advanced authentication', () => {
     async function token(profile = 'tokened', secret = 'client-s3cret'): Promise<Response> {
       return app.request(`/callbacks/${profile}/token`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ client_id: 'kaleyra', client_secret: secret }) });
