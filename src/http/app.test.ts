@@ -10,6 +10,7 @@ import { matchRoutes } from '../route/match.js';
 import { Spool } from '../spool/spool.js';
 import { GET_SAMPLE_QUERY, postSample } from '../testing/samples.js';
 import { createApp, type AppDeps } from './app.js';
+import { mulberry32 } from '../testing/random.js';
 
 const config = compileRoutes(
   {
@@ -588,17 +589,6 @@ describe('HTTP app', () => {
   });
 });
 
-/** A small seeded PRNG, so a failing fuzz case can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WEIRD_VALUES: unknown[] = [
   '', ' ', null, 0, -1, 1e308, -0, 3.14, true, false, [], {}, [1, [2]], { nested: { deep: 'x' } },

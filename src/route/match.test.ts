@@ -7,6 +7,7 @@ import { validateCallback } from '../validate/callback.js';
 import { compileRoutes } from './compile.js';
 import type { RouteRule, RuleMatch } from './define-routes.js';
 import { compileGlob, compilePatterns, foldExact, foldStatus, foldUpper, matchRoutes, type RouteTable } from './match.js';
+import { mulberry32 } from '../testing/random.js';
 
 const INDIA_PROFILE = 'IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX';
 
@@ -548,14 +549,3 @@ describe('compileGlob', () => {
   });
 });
 
-/** A small seeded PRNG, so a failing table case can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

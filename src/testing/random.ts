@@ -1,0 +1,16 @@
+/** Seeded randomness for table tests and fuzzing: a failing case can be replayed from its seed. */
+
+/**
+ * mulberry32: a small, fast 32-bit PRNG; returns numbers in [0, 1).
+ * @example const rand = mulberry32(20240301); rand() // 0.83…
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
