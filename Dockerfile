@@ -10,6 +10,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# The workspace's manifest, so npm ci links node_modules/@kaleyra-callback-router/delivery-events
+# to packages/delivery-events and installs its dependencies. Nothing is built: the router runs
+# the package from its TypeScript source (tsconfig.json `paths`, followed by tsx).
+COPY packages/delivery-events/package.json ./packages/delivery-events/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # --- Runtime: no compilers, no dev dependencies, not root ---
@@ -21,6 +25,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
+# The event contract (a workspace package; .dockerignore leaves out its tests and any dist/).
+COPY packages ./packages
 COPY src ./src
 # The embedded example; replace it with a mount at /app/routes.config.ts (or set ROUTES_CONFIG).
 COPY routes.config.ts ./

@@ -4,16 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Destination, DestinationSet } from './destinations/index.js';
 import { WebhookDestination } from './destinations/webhook.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from './dispatch/retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from './retry/policy.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
-import { enrichEvent } from './enrich/enrich.js';
 import { NonRetriableError } from './errors.js';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
 import { redactText, redactUrl } from './redact.js';
 import { Spool, type PendingDelivery } from './spool/spool.js';
 import { postSample } from './testing/samples.js';
-import { validateCallback } from './validate/callback.js';
+import { eventFrom } from './testing/events.js';
 
 describe('redactUrl', () => {
   it.each<[string, string, string]>([
@@ -88,13 +87,13 @@ describe('WebhookDestination keeps the secrets of its URL out of its errors', ()
   it.each([500, 400, 410])('a %d answer names the URL with its query values masked', async (status) => {
     const peer = await answering(status);
     servers.push(peer.server);
-    const hook = new WebhookDestination('webhook:crm', { url: `${peer.base}/hooks?secret=s3cr3t` }, POLICY);
+    const hook = new WebhookDestination('webhook:crm', { url: `${peer.base}/hooks?secret=s3cr3t` });
     const [outcome] = await hook.deliver([delivery()], new AbortController().signal);
     await hook.close();
 
     // The secret still goes on the wire: only the messages are redacted.
     expect(peer.urls).toEqual(['/hooks?secret=s3cr3t']);
-    expect(outcome).toMatchObject({ ok: false, error: { code: `http_${status}` } });
+    expect(outcome).toMatchObject({ kind: 'failed', error: { code: `http_${status}` } });
     const message = (outcome as { error: Error }).error.message;
     expect(message).toContain(`POST ${peer.base}/hooks?secret=*** answered ${status}`);
     expect(message).not.toContain('s3cr3t');
@@ -103,10 +102,10 @@ describe('WebhookDestination keeps the secrets of its URL out of its errors', ()
   it('a refused connection names the URL with its query values masked', async () => {
     const closed = await answering(200);
     await new Promise((r) => closed.server.close(r));
-    const hook = new WebhookDestination('webhook:crm', { url: `${closed.base}/hooks?key=abc` }, POLICY);
+    const hook = new WebhookDestination('webhook:crm', { url: `${closed.base}/hooks?key=abc` });
     const [outcome] = await hook.deliver([delivery()], new AbortController().signal);
 
-    expect(outcome).toMatchObject({ ok: false, error: { code: 'connection_error' } });
+    expect(outcome).toMatchObject({ kind: 'failed', error: { code: 'connection_error' } });
     const message = (outcome as { error: Error }).error.message;
     expect(message).toBe(`POST ${closed.base}/hooks?key=***: ECONNREFUSED`);
     expect(message).not.toContain('abc');
@@ -122,31 +121,28 @@ describe('the dispatcher redacts what it logs and stores, whatever a destination
       ref: 'webhook:leaky',
       maxBatch: 1,
       lingerMs: 0,
-      deliver: async (batch) => batch.map(() => ({ ok: false as const, error: new NonRetriableError(message, 'http_400') })),
+      deliver: async (batch) => batch.map(() => ({ kind: 'failed' as const, error: new NonRetriableError(message, 'http_400') })),
       close: async () => undefined,
     };
   }
 
   it('keeps the token out of last_error and out of the log', async () => {
-    const spool = new Spool({ path: ':memory:' }, () => ({ destinations: ['webhook:leaky'], rules: ['all'], fallback: false }));
+    const spool = new Spool({ path: ':memory:', plan: () => ({ destinations: ['webhook:leaky'], rules: ['all'], fallback: false }) });
     const lines: string[] = [];
     const destinations: DestinationSet = {
       destinations: new Map([['webhook:leaky', leaky(`POST ${LEAKY_URL} answered 400`)]]),
       policies: new Map([['webhook:leaky', POLICY]]),
-      kafka: null,
+      start: async () => undefined,
       close: async () => undefined,
     };
-    const dispatcher = new Dispatcher({ spool, destinations, logger: createLogger('debug', (l) => lines.push(l) > 0), metrics: new Metrics(), pollMs: 10 });
+    const dispatcher = new Dispatcher({ queue: spool.queue, destinations, logger: createLogger('debug', (l) => lines.push(l) > 0), metrics: new Metrics(), pollMs: 10 });
     try {
-      const raw = postSample();
-      const valid = validateCallback(raw);
-      if (!valid.ok) throw new Error('the sample should be valid');
-      await spool.accept(enrichEvent(valid.callback, raw, { profile: 'default', eventId: randomUUID(), receivedAt: new Date(), sentTimeZone: 'UTC' }));
+      await spool.commits.accept(eventFrom(postSample()));
       dispatcher.start();
       const until = Date.now() + 4_000;
-      while (spool.listDeliveries('dead').length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      while (spool.operations.listDeliveries('dead').length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
 
-      const [dead] = spool.listDeliveries('dead');
+      const [dead] = spool.operations.listDeliveries('dead');
       expect(dead?.last_error).toMatch(/^POST https:\/\/hooks\.example\/sms\?token=\*\*\* answered 400/);
       expect(lines.join('')).toContain('token=***');
       expect(lines.join('')).not.toContain('s3cr3t');

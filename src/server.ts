@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const settings = loadSettings();
   const path = configPath();
   const config = await loadRoutes(path);
-  logger.info('routes loaded', { config: path, rules: config.table.rules.length, topics: config.topics.size, webhooks: config.webhooks.size });
+  logger.info('routes loaded', { config: path, rules: config.table.rules.length, topics: [...config.destinations.values()].filter((d) => d.kind === 'kafka').length, webhooks: [...config.destinations.values()].filter((d) => d.kind === 'webhook').length });
   const router = await startRouter({ config, settings, logger });
   let signals = 0;
   const shutdown = (signal: string) => {

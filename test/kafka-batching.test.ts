@@ -28,21 +28,21 @@ describe('Kafka batching', () => {
     const topic = uniqueTopic('batch');
     await createTopics([topic]);
     const config = compileRoutes({ profiles: { default: {} }, kafka: { topics: { t: topic } }, rules: [{ name: 'all', to: ['kafka:t'] }] });
-    const spool = new Spool({ path: `${dir.path}/spool.db` }, (e) => matchRoutes(e, config.table));
+    const spool = new Spool({ path: `${dir.path}/spool.db`, plan: (e) => matchRoutes(e, config.table) });
     const accepted = await Promise.all(
       Array.from({ length: 300 }, (_, i) => {
         // Ten reports of each message, each at its own status_time (the same time would be a resend).
         const fields = postSample({ id: `b-${i}`, message_id: `b-msg-${i % 30}`, status: 'Delivered', status_time: reportTime(i) });
         const cb = validateCallback(fields) as { ok: true; callback: KaleyraCallback };
-        return spool.accept(enrichEvent(cb.callback, fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: null }));
+        return spool.commits.accept(enrichEvent(cb.callback, fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: null }));
       }),
     );
     const metrics = new Metrics();
     const destinations = createDestinations(config, { kafkaBrokers: kafkaBrokers(), sinkDir: dir.path, logger: silentLogger });
-    const dispatcher = new Dispatcher({ spool, destinations, logger: silentLogger, metrics, pollMs: 50 });
+    const dispatcher = new Dispatcher({ queue: spool.queue, destinations, logger: silentLogger, metrics, pollMs: 50 });
     dispatcher.start();
     try {
-      await waitFor(() => spool.listDeliveries('done', { limit: 1000 }).length === 300, 30_000);
+      await waitFor(() => spool.operations.listDeliveries('done', { limit: 1000 }).length === 300, 30_000);
       expect(metrics.get('dispatch_batches_total', { destination: 'kafka:t' })).toBe(1);
       const read = await readTopics([topic], (m) => m.length >= 300);
       expect(read).toHaveLength(300);
@@ -60,21 +60,21 @@ describe('Kafka batching', () => {
     const topic = uniqueTopic('big');
     await createTopics([topic]);
     const config = compileRoutes({ profiles: { default: {} }, kafka: { topics: { t: topic } }, rules: [{ name: 'all', to: ['kafka:t'] }] });
-    const spool = new Spool({ path: `${dir.path}/big.db` }, (e) => matchRoutes(e, config.table));
+    const spool = new Spool({ path: `${dir.path}/big.db`, plan: (e) => matchRoutes(e, config.table) });
     // 40 reports of one message (one partition), ~40 KB each (in a field of the profile's own, kept in raw): 1.6 MB, over the broker's 1 MiB message.max.bytes.
     const accepted = await Promise.all(
       Array.from({ length: 40 }, (_, i) => {
         const fields = postSample({ id: `big-${i}`, message_id: 'big-msg', status: 'Delivered', status_time: reportTime(i), note: `${i} `.padEnd(40_000, 'x') });
         const cb = validateCallback(fields) as { ok: true; callback: KaleyraCallback };
-        return spool.accept(enrichEvent(cb.callback, fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: null }));
+        return spool.commits.accept(enrichEvent(cb.callback, fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: null }));
       }),
     );
     const destinations = createDestinations(config, { kafkaBrokers: kafkaBrokers(), sinkDir: dir.path, logger: silentLogger });
-    const dispatcher = new Dispatcher({ spool, destinations, logger: silentLogger, metrics: new Metrics(), pollMs: 50 });
+    const dispatcher = new Dispatcher({ queue: spool.queue, destinations, logger: silentLogger, metrics: new Metrics(), pollMs: 50 });
     dispatcher.start();
     try {
-      await waitFor(() => spool.listDeliveries('done', { limit: 100 }).length === 40, 30_000);
-      expect(spool.listDeliveries('dead')).toEqual([]);
+      await waitFor(() => spool.operations.listDeliveries('done', { limit: 100 }).length === 40, 30_000);
+      expect(spool.operations.listDeliveries('dead')).toEqual([]);
       const read = await readTopics([topic], (m) => m.length >= 40);
       expect(read.map((m) => m.json.event_id)).toEqual(accepted.map((a) => a.eventId));
     } finally {

@@ -79,7 +79,7 @@ describe('order, duplicates and replay', () => {
   it('replays a dead letter through the admin API and it reaches its destination', async () => {
     hookUp = false;
     const { event_id } = (await (await postCallback(router.url, postSample({ id: 'dl-1', message_id: 'dl-msg-1', type: 'CRM' }))).json()) as { event_id: string };
-    await waitFor(() => router.spool.listDeliveries('dead', { eventId: event_id }).length === 1, 15_000);
+    await waitFor(() => router.spool.operations.listDeliveries('dead', { eventId: event_id }).length === 1, 15_000);
     const list = (await (await fetch(`${router.url}/admin/dead-letters?destination=webhook:crm`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { dead_letters: { id: number; event_id: string }[] };
     const dead = list.dead_letters.find((d) => d.event_id === event_id)!;
     expect(dead).toBeDefined();
@@ -88,7 +88,7 @@ describe('order, duplicates and replay', () => {
     hookUp = true;
     const res = await fetch(`${router.url}/admin/replay`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ ids: [dead.id] }) });
     expect(await res.json()).toEqual({ replayed: 1 });
-    await waitFor(() => router.spool.listDeliveries('done', { eventId: event_id, destination: 'webhook:crm' }).length === 1, 15_000);
+    await waitFor(() => router.spool.operations.listDeliveries('done', { eventId: event_id, destination: 'webhook:crm' }).length === 1, 15_000);
     const delivered = hook.received.filter((r) => r.json.data.event_id === event_id);
     expect(delivered.length).toBe(2); // the 400, then the replay
   });
@@ -96,7 +96,7 @@ describe('order, duplicates and replay', () => {
   it('replays a dead letter from the CLI, against the spool of a running router', async () => {
     hookUp = false;
     const { event_id } = (await (await postCallback(router.url, postSample({ id: 'dl-2', message_id: 'dl-msg-2', type: 'CRM' }))).json()) as { event_id: string };
-    await waitFor(() => router.spool.listDeliveries('dead', { eventId: event_id }).length === 1, 15_000);
+    await waitFor(() => router.spool.operations.listDeliveries('dead', { eventId: event_id }).length === 1, 15_000);
     const env = { ...process.env, DATA_DIR: dir.path };
     const listed = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'dead', '--destination', 'webhook:crm'], { cwd: ROOT, env });
     expect(listed.stdout).toContain(event_id);
@@ -106,14 +106,14 @@ describe('order, duplicates and replay', () => {
     // The router notices within its poll interval; nobody told it in-process.
     await waitFor(() => hook.received.filter((r) => r.json.data.event_id === event_id).length === 2, 15_000);
     await sleep(100);
-    expect(router.spool.listDeliveries('done', { eventId: event_id, destination: 'webhook:crm' })).toHaveLength(1);
+    expect(router.spool.operations.listDeliveries('done', { eventId: event_id, destination: 'webhook:crm' })).toHaveLength(1);
   });
 
   it('backfills a destination with delivered events still within retention', async () => {
     const before = hook.received.length;
     hookUp = true;
     const { event_id } = (await (await postCallback(router.url, postSample({ id: 'bf-1', message_id: 'bf-msg-1', type: 'OTHER' }))).json()) as { event_id: string };
-    await waitFor(() => router.spool.listDeliveries('done', { eventId: event_id }).length === 1, 15_000);
+    await waitFor(() => router.spool.operations.listDeliveries('done', { eventId: event_id }).length === 1, 15_000);
     const res = await fetch(`${router.url}/admin/backfill`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ destination: 'webhook:crm', event_id }) });
     expect(await res.json()).toEqual({ added: 1 });
     await waitFor(() => hook.received.some((r) => r.json.data.event_id === event_id), 15_000);

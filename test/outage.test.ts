@@ -72,6 +72,6 @@ describe('Kafka outage', () => {
     const missing = [...accepted].filter((id) => !got.has(id));
     expect(missing).toEqual([]);
     expect(got.size).toBe(accepted.size);
-    expect(router.spool.listDeliveries('pending')).toEqual([]);
+    expect(router.spool.operations.listDeliveries('pending')).toEqual([]);
   });
 });

@@ -143,7 +143,7 @@ describe('callback pipeline against a real Kafka broker', () => {
       const forKey = mine.filter((m) => m.key === key);
       expect(new Set(forKey.map((m) => m.partition)).size).toBe(1);
       // The order the router accepted them in (delivery ids grow with arrival) is the order in Kafka.
-      const accepted = router.spool.listDeliveries(null, { destination: 'kafka:events', messageKey: key }).reverse().map((d) => d.event_id);
+      const accepted = router.spool.operations.listDeliveries(null, { destination: 'kafka:events', messageKey: key }).reverse().map((d) => d.event_id);
       expect(forKey.map((m) => m.json.event_id)).toEqual(accepted);
     }
   });

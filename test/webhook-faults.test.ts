@@ -50,22 +50,22 @@ describe('webhook faults', () => {
   it('503 with Retry-After, then 200: delivered once it recovers, and the wait is honoured', async () => {
     const res = await postCallback(router.url, postSample({ id: 'flaky-1', message_id: 'flaky-1:1', type: 'FLAKY' }));
     expect(res.status).toBe(200);
-    await waitFor(() => router.spool.listDeliveries('done', { destination: 'webhook:flaky' }).length === 1, 15_000);
+    await waitFor(() => router.spool.operations.listDeliveries('done', { destination: 'webhook:flaky' }).length === 1, 15_000);
     expect(flaky.received).toHaveLength(2);
     // Our own backoff would retry after at most 20 ms; the receiver asked for 1 s.
     expect(flaky.received[1]!.at - flaky.received[0]!.at).toBeGreaterThanOrEqual(950);
     expect(flaky.received[1]!.headers['webhook-id']).toBe(flaky.received[0]!.headers['webhook-id']);
-    const [d] = router.spool.listDeliveries('done', { destination: 'webhook:flaky' });
+    const [d] = router.spool.operations.listDeliveries('done', { destination: 'webhook:flaky' });
     expect(d!.attempts).toBe(2);
   });
 
   it('400: a dead letter at once, kept with its error, never retried', async () => {
     const res = await postCallback(router.url, postSample({ id: 'broken-1', message_id: 'broken-1:1', type: 'BROKEN' }));
     const { event_id } = (await res.json()) as { event_id: string };
-    await waitFor(() => router.spool.listDeliveries('dead', { destination: 'webhook:broken' }).length === 1, 15_000);
+    await waitFor(() => router.spool.operations.listDeliveries('dead', { destination: 'webhook:broken' }).length === 1, 15_000);
     await sleep(500);
     expect(broken.received).toHaveLength(1);
-    const [dead] = router.spool.listDeliveries('dead', { destination: 'webhook:broken' });
+    const [dead] = router.spool.operations.listDeliveries('dead', { destination: 'webhook:broken' });
     expect(dead).toMatchObject({ event_id, attempts: 1, last_code: 'http_400' });
     expect(dead!.last_error).toContain('400');
     // The Kafka delivery of the same event went through regardless.
@@ -76,7 +76,7 @@ describe('webhook faults', () => {
   it('410: the webhook is disabled, counted, logged and visible, and other webhooks carry on', async () => {
     const first = await postCallback(router.url, postSample({ id: 'gone-1', message_id: 'gone-1:1', type: 'GONE' }));
     expect(first.status).toBe(200);
-    await waitFor(() => router.spool.disabledDestinations().has('webhook:gone'), 15_000);
+    await waitFor(() => router.spool.queue.disabledDestinations().has('webhook:gone'), 15_000);
     expect(router.metrics.get('destinations_disabled_total', { destination: 'webhook:gone' })).toBe(1);
     const ready = (await (await fetch(`${router.url}/readyz`)).json()) as { disabled_destinations: Record<string, unknown> };
     expect(Object.keys(ready.disabled_destinations)).toEqual(['webhook:gone']);
@@ -85,7 +85,7 @@ describe('webhook faults', () => {
     // Later events are not sent to a disabled webhook; they are kept as dead letters to replay.
     await postCallback(router.url, postSample({ id: 'gone-2', message_id: 'gone-2:1', type: 'GONE' }));
     await waitFor(() => healthy.received.length === 2, 15_000);
-    await waitFor(() => router.spool.listDeliveries('dead', { destination: 'webhook:gone', code: 'destination_disabled' }).length === 1, 15_000);
+    await waitFor(() => router.spool.operations.listDeliveries('dead', { destination: 'webhook:gone', code: 'destination_disabled' }).length === 1, 15_000);
     expect(gone.received).toHaveLength(1);
     expect(healthy.received).toHaveLength(2);
   });

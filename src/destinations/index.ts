@@ -1,58 +1,51 @@
-/** The destination registry: one line per kind. */
-import type { Logger } from '../log.js';
-import { resolvePolicy, type RetryPolicyOptions } from '../dispatch/retry.js';
+/** Opens the destinations a compiled config declares, each through its kind. */
 import type { CompiledConfig } from '../route/compile.js';
-import { KafkaConnection, KafkaTopicDestination } from './kafka.js';
-import { LocalSinkDestination } from './local-sink.js';
-import type { Destination } from './types.js';
-import { WebhookDestination } from './webhook.js';
+import type { RetryPolicyOptions } from '../retry/policy.js';
+import { DESTINATION_KINDS } from './registry.js';
+import type { Destination, DestinationConfigBase, DestinationEnv, OpenDestinations } from './types.js';
 
-export type { Destination, DeliveryOutcome } from './types.js';
+export type { DeliveryItem, DeliveryOutcome, Destination, DestinationEnv, DestinationKind } from './types.js';
 
 export interface DestinationSet {
-  destinations: Map<string, Destination>;
-  /** The retry policy for each destination ref (shared policy plus its overrides). */
-  policies: Map<string, RetryPolicyOptions>;
-  kafka: KafkaConnection | null;
+  /** ref -> destination, for every destination of the config. */
+  destinations: ReadonlyMap<string, Destination>;
+  /** ref -> its retry policy, as compileRoutes resolved it (shared policy plus overrides). */
+  policies: ReadonlyMap<string, RetryPolicyOptions>;
+  /** Each kind's start-up work (creating Kafka topics, saying they go to the local sink); never rejects. */
+  start(): Promise<void>;
+  /** Waits for in-flight work, then releases every connection. */
   close(): Promise<void>;
 }
 
-export interface DestinationEnv {
-  /** Kafka bootstrap brokers; empty: Kafka topics go to the local sink. */
-  kafkaBrokers: string[];
-  sinkDir: string;
-  logger: Logger;
-  kafkaRequestTimeoutMs?: number;
-}
-
+/**
+ * @example
+ * const set = createDestinations(config, { kafkaBrokers: [], sinkDir: 'data/sink', logger });
+ * void set.start();
+ */
 export function createDestinations(cfg: CompiledConfig, env: DestinationEnv): DestinationSet {
   const destinations = new Map<string, Destination>();
   const policies = new Map<string, RetryPolicyOptions>();
-  const kafka =
-    env.kafkaBrokers.length > 0
-      ? new KafkaConnection({
-          brokers: env.kafkaBrokers,
-          clientId: cfg.kafkaClientId,
-          logger: env.logger,
-          requestTimeoutMs: env.kafkaRequestTimeoutMs,
-        })
-      : null;
-  for (const [ref, topic] of cfg.topics) {
-    destinations.set(ref, kafka ? new KafkaTopicDestination(ref, topic, kafka) : new LocalSinkDestination(ref, topic, env.sinkDir));
-    policies.set(ref, resolvePolicy(cfg.retry, topic.retry));
-  }
-  for (const [ref, hook] of cfg.webhooks) {
-    const policy = resolvePolicy(cfg.retry, hook.retry);
-    destinations.set(ref, new WebhookDestination(ref, hook, policy));
-    policies.set(ref, policy);
+  const opened: OpenDestinations[] = [];
+  for (const kind of DESTINATION_KINDS) {
+    const configs = new Map<string, DestinationConfigBase>();
+    for (const [ref, d] of cfg.destinations) if (d.kind === kind.prefix) configs.set(ref, d.config);
+    if (configs.size === 0) continue;
+    const open = kind.open(configs, env);
+    opened.push(open);
+    for (const [ref, dest] of open.destinations) {
+      destinations.set(ref, dest);
+      policies.set(ref, cfg.destinations.get(ref)!.policy);
+    }
   }
   return {
     destinations,
     policies,
-    kafka,
+    async start() {
+      await Promise.allSettled(opened.map((o) => o.start?.()));
+    },
     async close() {
       await Promise.allSettled([...destinations.values()].map((d) => d.close()));
-      await kafka?.close();
+      await Promise.allSettled(opened.map((o) => o.close?.()));
     },
   };
 }

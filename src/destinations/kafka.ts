@@ -1,27 +1,25 @@
 /**
- * Kafka topics via kafkajs. Key = message_key so every report for one message stays in order
- * on one partition; acks from all in-sync replicas; a batch is one produce request.
- *
- * kafkajs has known production faults: "no leader for this topic-partition" surfaces as
- * non-retriable, and a producer does not reconnect after the broker drops it (kafkajs
- * #1008, #979, #919). So any failed send throws the producer away and the next send makes a
- * new one; the dispatcher's retry policy, not kafkajs, decides when to try again.
+ * The Kafka topic kind: `kafka:<alias>` refs, declared under `kafka: { topics, clientId }`.
+ * Key = message_key so every report for one message stays in order on one partition; acks
+ * from all in-sync replicas; a batch is one produce request. With no KAFKA_BROKERS the topics
+ * go to the local sink instead: that choice is made here and nowhere else.
  */
-import { Kafka, Partitioners, logLevel, type Producer, type Admin } from 'kafkajs';
+import { z } from 'zod';
 import { NonRetriableError, RetriableError, type RouterError, errorMessage } from '../errors.js';
-import { EVENT_SCHEMA_VERSION } from '../event.js';
-import type { Logger } from '../log.js';
+import { retryOverridesSchema } from '../retry/policy.js';
 import type { TopicConfig } from '../route/define-routes.js';
-import type { PendingDelivery } from '../spool/spool.js';
-import { allFailed, type DeliveryOutcome, type Destination } from './types.js';
+import { InFlight } from './in-flight.js';
+import { KafkaConnection } from './kafka-connection.js';
+import { kafkaRecord } from './kafka-record.js';
+import { LocalSinkDestination } from './local-sink.js';
+import { allFailed, type DeliveryItem, type DeliveryOutcome, type Destination, type DestinationEnv, type DestinationKind, type OpenDestinations } from './types.js';
 
-export interface KafkaOptions {
-  brokers: string[];
+/** One topic destination: the topic, and the client id of the connection that produces to it. */
+export interface KafkaTopicDestinationConfig extends TopicConfig {
   clientId: string;
-  logger: Logger;
-  /** Per-request timeout; a dead broker shows up as a failed send after about this long. */
-  requestTimeoutMs?: number;
 }
+
+export const DEFAULT_KAFKA_CLIENT_ID = 'kaleyra-callback-router';
 
 /** Kafka errors that no retry will fix. */
 const PERMANENT = new Set([
@@ -32,91 +30,10 @@ const PERMANENT = new Set([
   'INVALID_RECORD',
 ]);
 
-/** One client and producer shared by every Kafka destination; recreated after a failure. */
-export class KafkaConnection {
-  private readonly kafka: Kafka;
-  private producer: Promise<Producer> | null = null;
-
-  constructor(private readonly opts: KafkaOptions) {
-    const log = opts.logger;
-    this.kafka = new Kafka({
-      clientId: opts.clientId,
-      brokers: opts.brokers,
-      connectionTimeout: 3_000,
-      requestTimeout: opts.requestTimeoutMs ?? 15_000,
-      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
-      logLevel: logLevel.WARN,
-      logCreator:
-        () =>
-        ({ level, log: entry }) => {
-          const { message, ...rest } = entry;
-          (level <= logLevel.ERROR ? log.warn : log.debug)(`kafkajs: ${message}`, { kafka: rest });
-        },
-    });
-  }
-
-  get client(): Kafka {
-    return this.kafka;
-  }
-
-  getProducer(): Promise<Producer> {
-    if (!this.producer) {
-      const p = this.kafka.producer({
-        createPartitioner: Partitioners.DefaultPartitioner,
-        allowAutoTopicCreation: true,
-        retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
-      });
-      this.producer = p.connect().then(() => p);
-      this.producer.catch(() => undefined);
-    }
-    return this.producer;
-  }
-
-  /** Drops the producer; the next send connects a new one. */
-  async reset(reason: string): Promise<void> {
-    const old = this.producer;
-    this.producer = null;
-    if (!old) return;
-    this.opts.logger.warn('kafka producer recreated', { reason });
-    try {
-      await (await old).disconnect();
-    } catch {
-      // It was broken already; that is why it is being replaced.
-    }
-  }
-
-  /** Creates missing topics; best effort (the broker may be down at start-up). */
-  async ensureTopics(topics: TopicConfig[]): Promise<void> {
-    let admin: Admin | null = null;
-    try {
-      admin = this.kafka.admin();
-      await admin.connect();
-      const existing = new Set(await admin.listTopics());
-      const missing = topics.filter((t) => !existing.has(t.name));
-      if (missing.length > 0) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({ topic: t.name, numPartitions: t.partitions ?? -1, replicationFactor: -1 })),
-        });
-      }
-    } catch (err) {
-      this.opts.logger.warn('kafka topics not checked at start-up; will retry on send', { error: errorMessage(err) });
-    } finally {
-      await admin?.disconnect().catch(() => undefined);
-    }
-  }
-
-  async close(): Promise<void> {
-    const p = this.producer;
-    this.producer = null;
-    if (p) await (await p.catch(() => null))?.disconnect().catch(() => undefined);
-  }
-}
-
 export class KafkaTopicDestination implements Destination {
   readonly maxBatch = 500;
   readonly lingerMs = 5;
-  private inFlight: Promise<unknown> | null = null;
+  private readonly inFlight = new InFlight();
 
   constructor(
     readonly ref: string,
@@ -125,10 +42,8 @@ export class KafkaTopicDestination implements Destination {
     private readonly maxRequestBytes = 512 * 1024,
   ) {}
 
-  deliver(batch: readonly PendingDelivery[]): Promise<DeliveryOutcome[]> {
-    const p = this.send(batch);
-    this.inFlight = p;
-    return p;
+  deliver(batch: readonly DeliveryItem[]): Promise<DeliveryOutcome[]> {
+    return this.inFlight.track(this.send(batch));
   }
 
   /**
@@ -136,42 +51,28 @@ export class KafkaTopicDestination implements Destination {
    * the broker's message.max.bytes (1 MiB by default). After a failed chunk the rest are not
    * sent (`skipped`), so no later report of a message can overtake an earlier one.
    */
-  private async send(batch: readonly PendingDelivery[]): Promise<DeliveryOutcome[]> {
+  private async send(batch: readonly DeliveryItem[]): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
     let start = 0;
     while (start < batch.length) {
       let end = start + 1;
       let bytes = batch[start]!.body.length;
       while (end < batch.length && bytes + batch[end]!.body.length <= this.maxRequestBytes) bytes += batch[end++]!.body.length;
-      const chunk = batch.slice(start, end);
-      const result = await this.sendChunk(chunk);
+      const result = await this.sendChunk(batch.slice(start, end));
       outcomes.push(...result);
       start = end;
-      if (!result[0]!.ok) {
-        for (; start < batch.length; start++) outcomes.push({ ok: false, skipped: true });
+      if (result[0]!.kind !== 'delivered') {
+        for (; start < batch.length; start++) outcomes.push({ kind: 'skipped' });
       }
     }
     return outcomes;
   }
 
-  private async sendChunk(batch: readonly PendingDelivery[]): Promise<DeliveryOutcome[]> {
+  private async sendChunk(batch: readonly DeliveryItem[]): Promise<DeliveryOutcome[]> {
     try {
       const producer = await this.conn.getProducer();
-      await producer.send({
-        topic: this.topic.name,
-        acks: -1,
-        messages: batch.map((d) => ({
-          key: d.messageKey,
-          value: d.body,
-          headers: {
-            'event-type': d.type,
-            'schema-version': String(EVENT_SCHEMA_VERSION),
-            'event-id': d.eventId,
-            'content-type': 'application/json',
-          },
-        })),
-      });
-      return batch.map(() => ({ ok: true }));
+      await producer.send({ topic: this.topic.name, acks: -1, messages: batch.map(kafkaRecord) });
+      return batch.map(() => ({ kind: 'delivered' }));
     } catch (err) {
       const error = classify(err, this.topic.name);
       await this.conn.reset(error.message);
@@ -180,10 +81,11 @@ export class KafkaTopicDestination implements Destination {
   }
 
   async close(): Promise<void> {
-    await this.inFlight?.catch(() => undefined);
+    await this.inFlight.settled();
   }
 }
 
+/** Reports what kind of failure it was (permanent or passing); retrying is the dispatcher's call. */
 function classify(err: unknown, topic: string): RouterError {
   const type = findType(err);
   const msg = `produce to ${topic} failed: ${errorMessage(err)}`;
@@ -201,3 +103,67 @@ function findType(err: unknown): string | null {
   }
   return null;
 }
+
+/** No brokers: each topic is a file in the sink directory, and the operator is told so. */
+function openLocalSink(configs: ReadonlyMap<string, KafkaTopicDestinationConfig>, env: DestinationEnv): OpenDestinations {
+  return {
+    destinations: new Map([...configs].map(([ref, c]) => [ref, new LocalSinkDestination(ref, c.name, env.sinkDir)])),
+    async start() {
+      if (configs.size === 0) return;
+      env.logger.warn('KAFKA_BROKERS is not set: Kafka topics go to the LOCAL SINK, not to Kafka', {
+        sink_dir: env.sinkDir,
+        topics: [...configs.values()].map((c) => c.name),
+      });
+    },
+  };
+}
+
+/** Brokers: one connection per client id (in practice one), shared by its topics. */
+function openBrokers(configs: ReadonlyMap<string, KafkaTopicDestinationConfig>, env: DestinationEnv): OpenDestinations {
+  const connections = new Map<string, { conn: KafkaConnection; topics: TopicConfig[] }>();
+  const destinations = new Map<string, Destination>();
+  for (const [ref, c] of configs) {
+    let entry = connections.get(c.clientId);
+    if (!entry) {
+      const conn = new KafkaConnection({ brokers: env.kafkaBrokers, clientId: c.clientId, logger: env.logger, requestTimeoutMs: env.kafkaRequestTimeoutMs });
+      entry = { conn, topics: [] };
+      connections.set(c.clientId, entry);
+    }
+    entry.topics.push(c);
+    destinations.set(ref, new KafkaTopicDestination(ref, c, entry.conn));
+  }
+  return {
+    destinations,
+    // Best effort: the broker may be down at start-up; a send creates the topic then.
+    start: async () => void (await Promise.allSettled([...connections.values()].map((e) => e.conn.ensureTopics(e.topics)))),
+    close: async () => void (await Promise.allSettled([...connections.values()].map((e) => e.conn.close()))),
+  };
+}
+
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'is not a valid Kafka topic name');
+
+const kafkaSection = z
+  .object({
+    topics: z.record(
+      z.string().min(1),
+      z.union([
+        topicName,
+        z.object({ name: topicName, partitions: z.number().int().positive().optional(), retry: retryOverridesSchema.optional() }).strict(),
+      ]),
+    ),
+    clientId: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const kafkaKind: DestinationKind<z.infer<typeof kafkaSection>, KafkaTopicDestinationConfig> = {
+  prefix: 'kafka',
+  placeholder: 'topic',
+  noun: 'Kafka topic',
+  section: 'kafka',
+  sectionSchema: kafkaSection,
+  declared(section) {
+    const clientId = section.clientId ?? DEFAULT_KAFKA_CLIENT_ID;
+    return Object.fromEntries(Object.entries(section.topics).map(([alias, t]) => [alias, { ...(typeof t === 'string' ? { name: t } : t), clientId }]));
+  },
+  open: (configs, env) => (env.kafkaBrokers.length > 0 ? openBrokers(configs, env) : openLocalSink(configs, env)),
+};

@@ -1,14 +1,17 @@
 /**
- * Outgoing webhooks: POST `{ type, timestamp, data }`, signed with the Standard Webhooks
- * scheme when a secret is set. Only 2xx is success; 410 disables the endpoint.
+ * The webhook kind: `webhook:<name>` refs, declared under `webhooks`. POSTs
+ * `{ type, timestamp, data }`, signed with the Standard Webhooks scheme when a secret is set.
+ * Only 2xx is success. It reports what the receiver said (a status, a Retry-After, a 410
+ * Gone); retrying, dead-lettering and disabling are the dispatcher's calls.
  */
 import { Webhook } from 'standardwebhooks';
-import { DestinationGoneError, NonRetriableError, RetriableError, type RouterError } from '../errors.js';
-import { isRetriableStatus, parseRetryAfter, type RetryPolicyOptions } from '../dispatch/retry.js';
-import type { WebhookConfig } from '../route/define-routes.js';
+import { z } from 'zod';
+import { DestinationGoneError, RetriableError, type RouterError } from '../errors.js';
 import { redactText, redactUrl } from '../redact.js';
-import type { PendingDelivery } from '../spool/spool.js';
-import type { DeliveryOutcome, Destination } from './types.js';
+import { HttpStatusError, parseRetryAfter, retryOverridesSchema } from '../retry/policy.js';
+import type { WebhookConfig } from '../route/define-routes.js';
+import { InFlight } from './in-flight.js';
+import type { DeliveryItem, DeliveryOutcome, Destination, DestinationKind } from './types.js';
 
 export class WebhookDestination implements Destination {
   readonly maxBatch: number;
@@ -17,12 +20,11 @@ export class WebhookDestination implements Destination {
   private readonly timeoutMs: number;
   /** The URL as errors show it: they reach logs and `last_error`, and the query often holds a token. */
   private readonly shownUrl: string;
-  private inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight = new InFlight();
 
   constructor(
     readonly ref: string,
     private readonly cfg: WebhookConfig,
-    private readonly policy: RetryPolicyOptions,
   ) {
     this.maxBatch = cfg.concurrency ?? 4;
     this.timeoutMs = cfg.timeoutMs ?? 10_000;
@@ -31,7 +33,11 @@ export class WebhookDestination implements Destination {
   }
 
   /** Messages in parallel; the reports of one message one after another, stopping at a failure. */
-  async deliver(batch: readonly PendingDelivery[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
+  deliver(batch: readonly DeliveryItem[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
+    return this.inFlight.track(this.deliverAll(batch, signal));
+  }
+
+  private async deliverAll(batch: readonly DeliveryItem[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = new Array(batch.length);
     const byMessage = new Map<string, number[]>();
     batch.forEach((d, i) => {
@@ -43,37 +49,20 @@ export class WebhookDestination implements Destination {
       [...byMessage.values()].map(async (indexes) => {
         let failed = false;
         for (const i of indexes) {
-          outcomes[i] = failed ? { ok: false, skipped: true } : await this.track(this.post(batch[i]!, signal));
-          failed ||= !outcomes[i]!.ok;
+          outcomes[i] = failed ? { kind: 'skipped' } : await this.post(batch[i]!, signal);
+          failed ||= outcomes[i]!.kind !== 'delivered';
         }
       }),
     );
     return outcomes;
   }
 
-  private track<T>(p: Promise<T>): Promise<T> {
-    this.inFlight.add(p);
-    return p.finally(() => this.inFlight.delete(p));
-  }
-
-  private async post(d: PendingDelivery, signal: AbortSignal): Promise<DeliveryOutcome> {
-    const now = new Date();
-    // The stored body is already the event's JSON: wrap it without parsing it again.
-    const payload = `{"type":${JSON.stringify(d.type)},"timestamp":${JSON.stringify(now.toISOString())},"data":${d.body}}`;
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'kaleyra-callback-router',
-      ...this.cfg.headers,
-      'webhook-id': d.eventId,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-    };
-    if (this.signer) headers['webhook-signature'] = this.signer.sign(d.eventId, now, payload);
+  private async post(d: DeliveryItem, signal: AbortSignal): Promise<DeliveryOutcome> {
     let res: Response;
     try {
       res = await fetch(this.cfg.url, {
         method: 'POST',
-        headers,
-        body: payload,
+        ...this.request(d),
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]),
         redirect: 'manual',
       });
@@ -81,24 +70,38 @@ export class WebhookDestination implements Destination {
       await res.arrayBuffer().catch(() => undefined);
     } catch (err) {
       const timeout = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      return { ok: false, error: new RetriableError(`POST ${this.shownUrl}: ${timeout ? 'timed out' : redactText(describe(err))}`, timeout ? 'timeout' : 'connection_error', { cause: err }) };
+      const error = new RetriableError(`POST ${this.shownUrl}: ${timeout ? 'timed out' : redactText(describe(err))}`, timeout ? 'timeout' : 'connection_error', { cause: err });
+      return { kind: 'failed', error };
     }
-    if (res.status >= 200 && res.status < 300) return { ok: true };
-    return { ok: false, error: this.classify(res) };
+    if (res.status >= 200 && res.status < 300) return { kind: 'delivered' };
+    return { kind: 'failed', error: this.report(res) };
   }
 
-  private classify(res: Response): RouterError {
+  /** The signed Standard Webhooks request for one delivery. */
+  private request(d: DeliveryItem): { headers: Record<string, string>; body: string } {
+    const now = new Date();
+    // The stored body is already the event's JSON: wrap it without parsing it again.
+    const body = `{"type":${JSON.stringify(d.type)},"timestamp":${JSON.stringify(now.toISOString())},"data":${d.body}}`;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'kaleyra-callback-router',
+      ...this.cfg.headers,
+      'webhook-id': d.eventId,
+      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+    };
+    if (this.signer) headers['webhook-signature'] = this.signer.sign(d.eventId, now, body);
+    return { headers, body };
+  }
+
+  /** What the answer said: gone for good (410), or a status and the wait it asked for. */
+  private report(res: Response): RouterError {
     const msg = `POST ${this.shownUrl} answered ${res.status}`;
-    const code = `http_${res.status}`;
     if (res.status === 410) return new DestinationGoneError(`${msg} (Gone): webhook disabled`);
-    if (isRetriableStatus(this.policy, res.status)) {
-      return new RetriableError(msg, code, { retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) });
-    }
-    return new NonRetriableError(msg, code);
+    return new HttpStatusError(msg, res.status, parseRetryAfter(res.headers.get('retry-after')));
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    await this.inFlight.settled();
   }
 }
 
@@ -109,3 +112,25 @@ function describe(err: unknown): string {
   }
   return String(err);
 }
+
+const webhookSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    secret: z.string().min(1).optional(),
+    headers: z.record(z.string().min(1), z.string()).optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    concurrency: z.number().int().positive().optional(),
+    retry: retryOverridesSchema.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
+export const webhookKind: DestinationKind<Record<string, WebhookConfig>, WebhookConfig> = {
+  prefix: 'webhook',
+  placeholder: 'name',
+  noun: 'webhook',
+  section: 'webhooks',
+  sectionSchema: z.record(z.string().min(1), webhookSchema),
+  declared: (section) => section,
+  open: (configs) => ({ destinations: new Map([...configs].map(([ref, c]) => [ref, new WebhookDestination(ref, c)])) }),
+};

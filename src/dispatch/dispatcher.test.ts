@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDestinations, type DestinationSet } from '../destinations/index.js';
-import { enrichEvent } from '../enrich/enrich.js';
 import type { DeliveryEvent } from '../event.js';
 import { silentLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
@@ -17,25 +16,13 @@ import { matchRoutes } from '../route/match.js';
 import { Spool } from '../spool/spool.js';
 import { postSample } from '../testing/samples.js';
 import { startReceiver, type Answer, type Received, type Receiver } from '../testing/receiver.js';
-import { validateCallback } from '../validate/callback.js';
 import { Dispatcher } from './dispatcher.js';
+import { eventFrom } from '../testing/events.js';
+import { waitFor } from '../testing/wait.js';
 
 const FAST_RETRY = { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 4 };
 
-function eventFrom(fields: Record<string, unknown>): DeliveryEvent {
-  const valid = validateCallback(fields);
-  if (!valid.ok) throw new Error(`test input is not a valid callback: ${JSON.stringify(valid.problems)}`);
-  return enrichEvent(valid.callback, fields, { profile: 'default', eventId: randomUUID(), receivedAt: new Date(), sentTimeZone: 'UTC' });
-}
 
-/** Polls until `cond` holds; fails with `what` after the timeout. */
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('Dispatcher', () => {
   let dir: string;
@@ -72,9 +59,9 @@ describe('Dispatcher', () => {
     const cfg = compileRoutes({ profiles: { default: {} }, retry: FAST_RETRY, ...routes } as RoutesConfig, 'dispatcher test config');
     const dbPath = join(dir, 'spool.db');
     const sinkDir = join(dir, 'sink');
-    const spool = new Spool({ path: dbPath }, (e) => matchRoutes(e, cfg.table));
+    const spool = new Spool({ path: dbPath, plan: (e) => matchRoutes(e, cfg.table) });
     const destinations = createDestinations(cfg, { kafkaBrokers: [], sinkDir, logger: silentLogger });
-    const dispatcher = new Dispatcher({ spool, destinations, logger: silentLogger, metrics: new Metrics(), pollMs: 20 });
+    const dispatcher = new Dispatcher({ queue: spool.queue, destinations, logger: silentLogger, metrics: new Metrics(), pollMs: 20 });
     let stopped = false;
     cleanups.push(async () => {
       if (!stopped) await dispatcher.stop(0);
@@ -89,7 +76,7 @@ describe('Dispatcher', () => {
       sinkDir,
       dbPath,
       async accept(...fields) {
-        const results = await Promise.all(fields.map((f) => spool.accept(eventFrom(f))));
+        const results = await Promise.all(fields.map((f) => spool.commits.accept(eventFrom(f))));
         return results.map((r) => r.eventId);
       },
       async stop(deadlineMs) {
@@ -100,7 +87,7 @@ describe('Dispatcher', () => {
   }
 
   const deliveryOf = (spool: Spool, eventId: string, destination: string) =>
-    spool.listDeliveries(null, { eventId, destination })[0];
+    spool.operations.listDeliveries(null, { eventId, destination })[0];
 
   describe('webhooks', () => {
     it('POSTs {type, timestamp, data} with webhook-id = event id, signed so standardwebhooks verifies it', async () => {
@@ -109,14 +96,14 @@ describe('Dispatcher', () => {
       const r = run({ webhooks: { crm: { url: crm.url, secret } }, rules: [{ name: 'all', to: ['webhook:crm'] }] });
       const [eventId] = await r.accept(postSample());
 
-      await waitFor('the delivery to be done', () => deliveryOf(r.spool, eventId!, 'webhook:crm')?.state === 'done');
+      expect(await waitFor(() => deliveryOf(r.spool, eventId!, 'webhook:crm')?.state === 'done', 5_000, 10), 'waiting for the delivery to be done').toBeTruthy();
       expect(crm.received).toHaveLength(1);
       const hit = crm.received[0]!;
       expect(hit.headers['content-type']).toBe('application/json');
       expect(hit.headers['webhook-id']).toBe(eventId);
       expect(hit.json.type).toBe('sms.undelivered');
       expect(Number.isNaN(Date.parse(hit.json.timestamp))).toBe(false);
-      expect(hit.json.data).toEqual(r.spool.event(eventId!));
+      expect(hit.json.data).toEqual(r.spool.operations.event(eventId!));
 
       const headers = Object.fromEntries(Object.entries(hit.headers).map(([k, v]) => [k, String(v)]));
       expect(new Webhook(secret).verify(hit.body, headers)).toEqual(hit.json);
@@ -129,7 +116,7 @@ describe('Dispatcher', () => {
       const hook = await receiver();
       const r = run({ webhooks: { plain: { url: hook.url, headers: { 'x-team': 'sms' } } }, rules: [{ name: 'all', to: ['webhook:plain'] }] });
       await r.accept(postSample());
-      await waitFor('one request', () => hook.received.length === 1);
+      expect(await waitFor(() => hook.received.length === 1, 5_000, 10), 'waiting for one request').toBeTruthy();
       expect(hook.received[0]!.headers['webhook-signature']).toBeUndefined();
       expect(hook.received[0]!.headers['x-team']).toBe('sms');
     });
@@ -139,7 +126,7 @@ describe('Dispatcher', () => {
       const r = run({ webhooks: { flaky: { url: flaky.url } }, rules: [{ name: 'all', to: ['webhook:flaky'] }] });
       const [eventId] = await r.accept(postSample());
 
-      await waitFor('the delivery to be done', () => deliveryOf(r.spool, eventId!, 'webhook:flaky')?.state === 'done');
+      expect(await waitFor(() => deliveryOf(r.spool, eventId!, 'webhook:flaky')?.state === 'done', 5_000, 10), 'waiting for the delivery to be done').toBeTruthy();
       expect(deliveryOf(r.spool, eventId!, 'webhook:flaky')).toMatchObject({ state: 'done', attempts: 3, last_code: null });
       expect(flaky.received).toHaveLength(3);
       expect(new Set(flaky.received.map((h) => h.headers['webhook-id']))).toEqual(new Set([eventId]));
@@ -149,9 +136,23 @@ describe('Dispatcher', () => {
       const down = await receiver(() => 503);
       const r = run({ webhooks: { down: { url: down.url, retry: { maxAttempts: 2 } } }, rules: [{ name: 'all', to: ['webhook:down'] }] });
       const [eventId] = await r.accept(postSample());
-      await waitFor('a dead letter', () => deliveryOf(r.spool, eventId!, 'webhook:down')?.state === 'dead');
+      expect(await waitFor(() => deliveryOf(r.spool, eventId!, 'webhook:down')?.state === 'dead', 5_000, 10), 'waiting for a dead letter').toBeTruthy();
       expect(deliveryOf(r.spool, eventId!, 'webhook:down')).toMatchObject({ attempts: 2, last_code: 'http_503', last_error: expect.stringContaining('max_attempts') });
       expect(down.received).toHaveLength(2);
+    });
+
+    it("follows the webhook's own retryStatuses: a listed 409 is retried, an unlisted 503 is dead at once", async () => {
+      const conflict = await receiver((n) => (n === 0 ? 409 : 200));
+      const busy = await receiver(() => 503);
+      const r = run({
+        webhooks: { conflict: { url: conflict.url, retry: { retryStatuses: [409] } }, busy: { url: busy.url, retry: { retryStatuses: [409] } } },
+        rules: [{ name: 'all', to: ['webhook:conflict', 'webhook:busy'] }],
+      });
+      const [eventId] = await r.accept(postSample());
+      expect(await waitFor(() => deliveryOf(r.spool, eventId!, 'webhook:conflict')?.state === 'done', 5_000, 10), 'waiting for conflict done').toBeTruthy();
+      expect(deliveryOf(r.spool, eventId!, 'webhook:conflict')).toMatchObject({ attempts: 2 });
+      expect(await waitFor(() => deliveryOf(r.spool, eventId!, 'webhook:busy')?.state === 'dead', 5_000, 10), 'waiting for busy dead').toBeTruthy();
+      expect(deliveryOf(r.spool, eventId!, 'webhook:busy')).toMatchObject({ attempts: 1, last_code: 'http_503', last_error: expect.stringContaining('permanent') });
     });
 
     it('dead-letters a 400 at once, with code http_400', async () => {
@@ -159,10 +160,10 @@ describe('Dispatcher', () => {
       const r = run({ webhooks: { strict: { url: strict.url } }, rules: [{ name: 'all', to: ['webhook:strict'] }] });
       const [eventId] = await r.accept(postSample());
 
-      await waitFor('a dead letter', () => deliveryOf(r.spool, eventId!, 'webhook:strict')?.state === 'dead');
+      expect(await waitFor(() => deliveryOf(r.spool, eventId!, 'webhook:strict')?.state === 'dead', 5_000, 10), 'waiting for a dead letter').toBeTruthy();
       expect(deliveryOf(r.spool, eventId!, 'webhook:strict')).toMatchObject({ state: 'dead', attempts: 1, last_code: 'http_400' });
       expect(strict.received).toHaveLength(1);
-      expect(r.spool.listDeliveries('dead').map((d) => d.event_id)).toEqual([eventId]);
+      expect(r.spool.operations.listDeliveries('dead').map((d) => d.event_id)).toEqual([eventId]);
     });
 
     it('disables a webhook that answers 410, dead-letters what follows without sending it, and keeps serving the others', async () => {
@@ -171,16 +172,16 @@ describe('Dispatcher', () => {
       const r = run({ webhooks: { gone: { url: gone.url }, crm: { url: crm.url } }, rules: [{ name: 'all', to: ['webhook:gone', 'webhook:crm'] }] });
       const [first] = await r.accept(postSample({ id: 'gone-1' }));
 
-      await waitFor('the first delivery to be dead', () => deliveryOf(r.spool, first!, 'webhook:gone')?.state === 'dead');
+      expect(await waitFor(() => deliveryOf(r.spool, first!, 'webhook:gone')?.state === 'dead', 5_000, 10), 'waiting for the first delivery to be dead').toBeTruthy();
       expect(deliveryOf(r.spool, first!, 'webhook:gone')).toMatchObject({ last_code: 'http_410' });
-      expect([...r.spool.disabledDestinations().keys()]).toEqual(['webhook:gone']);
+      expect([...r.spool.queue.disabledDestinations().keys()]).toEqual(['webhook:gone']);
 
       const [second] = await r.accept(postSample({ id: 'gone-2', message_id: 'gone-msg-2' }));
-      await waitFor('the second delivery to be dead', () => deliveryOf(r.spool, second!, 'webhook:gone')?.state === 'dead');
+      expect(await waitFor(() => deliveryOf(r.spool, second!, 'webhook:gone')?.state === 'dead', 5_000, 10), 'waiting for the second delivery to be dead').toBeTruthy();
       expect(deliveryOf(r.spool, second!, 'webhook:gone')).toMatchObject({ last_code: 'destination_disabled' });
       expect(gone.received).toHaveLength(1);
 
-      await waitFor('crm deliveries done', () => [first, second].every((id) => deliveryOf(r.spool, id!, 'webhook:crm')?.state === 'done'));
+      expect(await waitFor(() => [first, second].every((id) => deliveryOf(r.spool, id!, 'webhook:crm')?.state === 'done'), 5_000, 10), 'waiting for crm deliveries done').toBeTruthy();
       expect(crm.received.map((h) => h.headers['webhook-id'])).toEqual([first, second]);
     });
 
@@ -195,7 +196,7 @@ describe('Dispatcher', () => {
       );
       r.dispatcher.start();
 
-      await waitFor('all three delivered', () => ids.every((id) => deliveryOf(r.spool, id, 'webhook:hook')?.state === 'done'));
+      expect(await waitFor(() => ids.every((id) => deliveryOf(r.spool, id, 'webhook:hook')?.state === 'done'), 5_000, 10), 'waiting for all three delivered').toBeTruthy();
       const sent = hook.received.map((h) => h.headers['webhook-id']);
       // The failed first attempt, then its retry, then the rest: never a later report first.
       expect(sent).toEqual([ids[0], ids[0], ids[1], ids[2]]);
@@ -207,7 +208,7 @@ describe('Dispatcher', () => {
       const r = run({ webhooks: { hang: { url: hang.url, timeoutMs: 200, retry: { maxAttempts: 2 } } }, rules: [{ name: 'all', to: ['webhook:hang'] }] });
       const [eventId] = await r.accept(postSample());
 
-      await waitFor('a dead letter', () => deliveryOf(r.spool, eventId!, 'webhook:hang')?.state === 'dead');
+      expect(await waitFor(() => deliveryOf(r.spool, eventId!, 'webhook:hang')?.state === 'dead', 5_000, 10), 'waiting for a dead letter').toBeTruthy();
       expect(deliveryOf(r.spool, eventId!, 'webhook:hang')).toMatchObject({ attempts: 2, last_code: 'timeout', last_error: expect.stringContaining('timed out') });
       expect(hang.received).toHaveLength(2);
     });
@@ -220,9 +221,9 @@ describe('Dispatcher', () => {
         rules: [{ name: 'all', to: ['webhook:hang', 'webhook:fast'] }],
       });
       const [a, b] = await r.accept(postSample({ id: 'h-1' }), postSample({ id: 'h-2', message_id: 'h-msg-2' }));
-      await waitFor('both fast deliveries done', () => [a, b].every((id) => deliveryOf(r.spool, id!, 'webhook:fast')?.state === 'done'));
+      expect(await waitFor(() => [a, b].every((id) => deliveryOf(r.spool, id!, 'webhook:fast')?.state === 'done'), 5_000, 10), 'waiting for both fast deliveries done').toBeTruthy();
       expect(fast.received).toHaveLength(2);
-      await waitFor('the hanging requests to arrive', () => hang.received.length >= 1);
+      expect(await waitFor(() => hang.received.length >= 1, 5_000, 10), 'waiting for the hanging requests to arrive').toBeTruthy();
       expect(deliveryOf(r.spool, a!, 'webhook:hang')).toMatchObject({ state: 'pending', attempts: 0 });
     });
   });
@@ -232,14 +233,14 @@ describe('Dispatcher', () => {
       const r = run({ kafka: { topics: { events: 'kaleyra.sms.events' } }, rules: [{ name: 'all', to: ['kafka:events'] }] });
       const ids = await r.accept(postSample(), postSample({ id: 'sink-2', message_id: 'sink-msg-2', status: 'Delivered' }));
 
-      await waitFor('both deliveries done', () => ids.every((id) => deliveryOf(r.spool, id, 'kafka:events')?.state === 'done'));
+      expect(await waitFor(() => ids.every((id) => deliveryOf(r.spool, id, 'kafka:events')?.state === 'done'), 5_000, 10), 'waiting for both deliveries done').toBeTruthy();
       const lines = readFileSync(join(r.sinkDir, 'kaleyra.sms.events.jsonl'), 'utf8').trimEnd().split('\n');
       expect(lines).toHaveLength(2);
       const records = lines.map((l) => JSON.parse(l) as { topic: string; key: string; headers: Record<string, string>; value: DeliveryEvent });
       expect(records.map((x) => x.key)).toEqual(['ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1', 'sink-msg-2']);
       expect(records.map((x) => x.value.event_id)).toEqual(ids);
       expect(records[0]).toMatchObject({ topic: 'kaleyra.sms.events', headers: { 'event-type': 'sms.undelivered', 'event-id': ids[0] } });
-      expect(records[0]!.value).toEqual(r.spool.event(ids[0]!));
+      expect(records[0]!.value).toEqual(r.spool.operations.event(ids[0]!));
     });
   });
 
@@ -248,7 +249,7 @@ describe('Dispatcher', () => {
       const hang = await receiver(() => 'hang');
       const r = run({ webhooks: { hang: { url: hang.url, timeoutMs: 30_000 } }, rules: [{ name: 'all', to: ['webhook:hang'] }] });
       const [eventId] = await r.accept(postSample());
-      await waitFor('the request to be in flight', () => hang.received.length === 1);
+      expect(await waitFor(() => hang.received.length === 1, 5_000, 10), 'waiting for the request to be in flight').toBeTruthy();
 
       const started = Date.now();
       await r.stop(200);
@@ -257,7 +258,7 @@ describe('Dispatcher', () => {
 
       const reopened = new Spool({ path: r.dbPath });
       try {
-        expect(reopened.listDeliveries(null, { eventId })).toEqual([expect.objectContaining({ state: 'pending', attempts: 0, destination: 'webhook:hang' })]);
+        expect(reopened.operations.listDeliveries(null, { eventId })).toEqual([expect.objectContaining({ state: 'pending', attempts: 0, destination: 'webhook:hang' })]);
       } finally {
         reopened.close();
       }
@@ -292,7 +293,7 @@ describe('Dispatcher', () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
       const r = run({ webhooks: { capped: { url, concurrency: 2 } }, rules: [{ name: 'all', to: ['webhook:capped'] }] });
       await r.accept(...Array.from({ length: 10 }, (_, i) => postSample({ id: `cap-${i}`, message_id: `cap-msg-${i}` })));
-      await waitFor('all ten served', () => served === 10);
+      expect(await waitFor(() => served === 10, 5_000, 10), 'waiting for all ten served').toBeTruthy();
       expect(most).toBe(2);
     });
 
@@ -304,7 +305,7 @@ describe('Dispatcher', () => {
         rules: [{ name: 'all', to: ['webhook:down'] }],
       });
       const ids = await r.accept(...Array.from({ length: 5 }, (_, i) => postSample({ id: `cb-${i}`, message_id: `cb-msg-${i}` })));
-      await waitFor('the circuit to open', () => r.dispatcher.status()['webhook:down']!.circuit === 'open');
+      expect(await waitFor(() => r.dispatcher.status()['webhook:down']!.circuit === 'open', 5_000, 10), 'waiting for the circuit to open').toBeTruthy();
       const status = r.dispatcher.status()['webhook:down']!;
       expect(status.consecutiveFailures).toBe(3);
       // While open, no request reaches the destination, though deliveries are due.
@@ -313,7 +314,7 @@ describe('Dispatcher', () => {
       await new Promise((res) => setTimeout(res, Math.max(0, openUntil - Date.now() - 20)));
       expect(hook.received.length).toBe(seen);
       up = true;
-      await waitFor('every delivery done', () => ids.every((id) => deliveryOf(r.spool, id, 'webhook:down')?.state === 'done'));
+      expect(await waitFor(() => ids.every((id) => deliveryOf(r.spool, id, 'webhook:down')?.state === 'done'), 5_000, 10), 'waiting for every delivery done').toBeTruthy();
       expect(r.dispatcher.status()['webhook:down']).toMatchObject({ circuit: 'closed', consecutiveFailures: 0 });
     });
   });

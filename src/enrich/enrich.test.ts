@@ -3,7 +3,7 @@ import { DeliveryEventSchema, deliveryEventJsonSchema, type DeliveryEvent } from
 import { GET_SAMPLE_QUERY, postSample } from '../testing/samples.js';
 import { fieldsFromQuery } from '../ingest/parse.js';
 import { validateCallback } from '../validate/callback.js';
-import { STATUS_CLASSES, TRACE_GROUPS } from './status.js';
+import { STATUS_CLASSES, TRACE_GROUPS } from '../vocabulary/status.js';
 import { enrichEvent, type EnrichContext } from './enrich.js';
 
 const CTX: EnrichContext = {

@@ -1,7 +1,7 @@
 /** Turns a validated callback into the delivery event the router emits. Pure but for the clock and id passed in. */
 import type { KaleyraCallback } from '../validate/callback.js';
 import { EVENT_SCHEMA_VERSION, EVENT_TYPE_PREFIX, type DeliveryEvent } from '../event.js';
-import { normalizeStatus } from './status.js';
+import { normalizeStatus } from '../vocabulary/status.js';
 import { toIsoUtc, wallClockIso } from './time.js';
 import { toE164 } from './recipient.js';
 

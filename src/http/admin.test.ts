@@ -40,7 +40,7 @@ afterEach(() => {
 });
 
 function harness(adminToken: string = ADMIN_TOKEN): Harness {
-  const spool = new Spool({ path: ':memory:' }, (e) => matchRoutes(e, config.table));
+  const spool = new Spool({ path: ':memory:', plan: (e) => matchRoutes(e, config.table) });
   spools.push(spool);
   const app = createApp({ config, spool, logger: silentLogger, metrics: new Metrics(), adminToken });
   const auth = { authorization: `Bearer ${adminToken}` };
@@ -64,8 +64,8 @@ async function withDeadLetter(h: Harness): Promise<{ eventId: string; deadId: nu
   const sample = postSample({ message_id: `ebcccXXf-6311-4c52-b23d-afeXXX5fc336:${++messages}` });
   const res = await h.app.request('/callbacks/default', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(sample) });
   const { event_id } = (await res.json()) as { event_id: string };
-  const [d] = h.spool.listDeliveries('pending', { eventId: event_id, destination: 'kafka:failures' });
-  h.spool.markDead(d!.id, 'topic_not_found', 'produce failed');
+  const [d] = h.spool.operations.listDeliveries('pending', { eventId: event_id, destination: 'kafka:failures' });
+  h.spool.queue.markDead(d!.id, 'topic_not_found', 'produce failed');
   return { eventId: event_id, deadId: d!.id };
 }
 
@@ -194,7 +194,7 @@ describe('admin API: replay', () => {
     const { deadId } = await withDeadLetter(h);
     const res = await h.admin('/replay', { ids: [deadId, ...Array.from({ length: 39_999 }, (_, i) => i + 1_000)] });
     await expectError(res, 400, 'invalid_filter', /^ids: at most 1000 ids per request/);
-    expect(h.spool.listDeliveries('dead')).toHaveLength(1);
+    expect(h.spool.operations.listDeliveries('dead')).toHaveLength(1);
   });
 
   it.each<[string, unknown, RegExp]>([
@@ -222,7 +222,7 @@ describe('admin API: replay', () => {
     const h = harness();
     await withDeadLetter(h);
     await expectError(await h.admin('/replay', body), 400, 'invalid_filter', message);
-    expect(h.spool.listDeliveries('dead')).toHaveLength(1);
+    expect(h.spool.operations.listDeliveries('dead')).toHaveLength(1);
   });
 
   it('keeps the message short when a body has many problems', async () => {
@@ -252,7 +252,7 @@ describe('admin API: replay', () => {
       body: '{"all":true}',
     });
     expect(declared.status).toBe(413);
-    expect(h.spool.listDeliveries('dead')).toHaveLength(1);
+    expect(h.spool.operations.listDeliveries('dead')).toHaveLength(1);
   });
 
   it('treats an empty body as an empty filter: it asks what to replay', async () => {
@@ -275,7 +275,7 @@ describe('admin API: backfill', () => {
     const h = harness();
     await withDeadLetter(h);
     await expectError(await h.admin('/backfill', body), 400, 'invalid_filter', message);
-    expect(h.spool.listDeliveries('pending', { destination: 'kafka:audit' })).toEqual([]);
+    expect(h.spool.operations.listDeliveries('pending', { destination: 'kafka:audit' })).toEqual([]);
   });
 
   it('backfills within a limit', async () => {
@@ -289,10 +289,10 @@ describe('admin API: backfill', () => {
 describe('admin API: enabling a destination', () => {
   it('re-enables a disabled destination', async () => {
     const h = harness();
-    h.spool.disableDestination('webhook:crm', 'POST https://crm.example/sms answered 410 (Gone)');
+    h.spool.queue.disableDestination('webhook:crm', 'POST https://crm.example/sms answered 410 (Gone)');
     const res = await h.admin('/destinations/webhook:crm/enable', {});
     expect(await res.json()).toEqual({ enabled: true });
-    expect(h.spool.disabledDestinations().size).toBe(0);
+    expect(h.spool.queue.disabledDestinations().size).toBe(0);
   });
 
   it('answers enabled: false for a configured destination that was not disabled', async () => {
@@ -305,7 +305,7 @@ describe('admin API: enabling a destination', () => {
 
   it('still clears one that was disabled and has since left the config', async () => {
     const h = harness();
-    h.spool.disableDestination('webhook:old', 'gone');
+    h.spool.queue.disableDestination('webhook:old', 'gone');
     expect(await (await h.admin('/destinations/webhook:old/enable', {})).json()).toEqual({ enabled: true });
   });
 

@@ -51,7 +51,7 @@ describe('HTTP app', () => {
   });
 
   function harness(over: Partial<AppDeps> = {}): Harness {
-    const spool = new Spool({ path: join(dir, `spool-${spools.length}.db`) }, (e) => matchRoutes(e, config.table));
+    const spool = new Spool({ path: join(dir, `spool-${spools.length}.db`), plan: (e) => matchRoutes(e, config.table) });
     spools.push(spool);
     const metrics = new Metrics();
     const app = createApp({ config, spool, logger: silentLogger, metrics, ...over });
@@ -82,7 +82,7 @@ describe('HTTP app', () => {
           { name: 'otp', match: { route_type: 'OTP' }, to: ['kafka:otp'] },
         ],
       });
-      const spool = new Spool({ path: join(dir, 'routing.db') }, (e) => matchRoutes(e, cfg.table));
+      const spool = new Spool({ path: join(dir, 'routing.db'), plan: (e) => matchRoutes(e, cfg.table) });
       spools.push(spool);
       const metrics = new Metrics();
       const h: Harness = { app: createApp({ config: cfg, spool, logger: silentLogger, metrics }), spool, metrics };
@@ -91,7 +91,7 @@ describe('HTTP app', () => {
       await postJson(h, postSample({ id: 'r-3', message_id: 'r-other', type: 'TXN' }));
       expect(metrics.get('callbacks_dropped_total', { profile: 'default', rule: 'drop-stale' })).toBe(1);
       expect(metrics.total('callbacks_unrouted_total')).toBe(1);
-      expect(spool.counts()).toEqual([{ destination: 'kafka:otp', state: 'pending', n: 1 }]);
+      expect(spool.operations.counts()).toEqual([{ destination: 'kafka:otp', state: 'pending', n: 1 }]);
     });
   });
 
@@ -103,7 +103,7 @@ describe('HTTP app', () => {
       const body = (await res.json()) as { status: string; event_id: string; duplicate: boolean; stale: boolean };
       expect(body).toEqual({ status: 'accepted', event_id: expect.any(String), duplicate: false, stale: false });
 
-      const event = h.spool.event(body.event_id);
+      const event = h.spool.operations.event(body.event_id);
       expect(event).toMatchObject({
         profile: 'default',
         status: 'Undelivered',
@@ -126,7 +126,7 @@ describe('HTTP app', () => {
         ref: null,
       });
       expect(event!.raw).toEqual(postSample());
-      expect(h.spool.listDeliveries('pending', { eventId: body.event_id }).map((d) => d.destination).sort()).toEqual(['kafka:events', 'kafka:failures']);
+      expect(h.spool.operations.listDeliveries('pending', { eventId: body.event_id }).map((d) => d.destination).sort()).toEqual(['kafka:events', 'kafka:failures']);
     });
 
     it("accepts the GET sample, whose raw '+' in status_time decodes to a space", async () => {
@@ -134,7 +134,7 @@ describe('HTTP app', () => {
       const res = await h.app.request(`/callbacks/default?${GET_SAMPLE_QUERY}`);
       expect(res.status).toBe(200);
       const { event_id } = (await res.json()) as { event_id: string };
-      const event = h.spool.event(event_id);
+      const event = h.spool.operations.event(event_id);
       expect(event).toMatchObject({
         status: 'Not Sent',
         status_class: 'rejected',
@@ -159,7 +159,7 @@ describe('HTTP app', () => {
       const res = await h.app.request('/callbacks/default', { method: 'POST', body: rawBytes(JSON.stringify(postSample())) });
       expect(res.status).toBe(200);
       const { event_id } = (await res.json()) as { event_id: string };
-      expect(h.spool.event(event_id)).toMatchObject({ status_class: 'undelivered', price: '0.001354' });
+      expect(h.spool.operations.event(event_id)).toMatchObject({ status_class: 'undelivered', price: '0.001354' });
     });
 
     it('reads a JSON body sent as text/plain', async () => {
@@ -180,7 +180,7 @@ describe('HTTP app', () => {
       });
       expect(res.status).toBe(200);
       const { event_id } = (await res.json()) as { event_id: string };
-      expect(h.spool.event(event_id)).toMatchObject({
+      expect(h.spool.operations.event(event_id)).toMatchObject({
         status_class: 'delivered',
         price: '0.0042',
         length: 12,
@@ -202,7 +202,7 @@ describe('HTTP app', () => {
       const h = harness();
       const res = await postJson(h, postSample({ flash: '0', total: '1', length: '5', units: '1', price: '0.001354' }));
       const { event_id } = (await res.json()) as { event_id: string };
-      expect(h.spool.event(event_id)).toMatchObject({ flash: false, total: 1, length: 5, units: 1, price: '0.001354' });
+      expect(h.spool.operations.event(event_id)).toMatchObject({ flash: false, total: 1, length: 5, units: 1, price: '0.001354' });
     });
 
     it('takes the fields from the query string of a POST with an empty body', async () => {
@@ -268,9 +268,9 @@ describe('HTTP app', () => {
       if (c.field) expect(body.problems?.[0]?.field).toBe(c.field);
       if (c.status === 405) expect(res.headers.get('allow')).toBe('GET, POST, PUT, DELETE');
       // No refusal leaves anything to deliver.
-      expect(h.spool.listDeliveries(null)).toEqual([]);
+      expect(h.spool.operations.listDeliveries(null)).toEqual([]);
       if (c.status === 400) {
-        const kept = h.spool.listRejected({ limit: 1 })[0];
+        const kept = h.spool.rejected.list({ limit: 1 })[0];
         const query = c.path ? new URL(c.path, 'http://x').search.slice(1) : '';
         const sent = c.method === 'GET' ? { body: '', query } : { body: c.body };
         expect(kept).toMatchObject({ status_code: 400, ...sent, profile: 'default', method: c.method ?? 'POST' });
@@ -283,7 +283,7 @@ describe('HTTP app', () => {
       await h.app.request(`/callbacks/nope?${GET_SAMPLE_QUERY}`);
       const body = JSON.stringify(postSample());
       await h.app.request('/callbacks/nope2', { method: 'POST', headers: { ...JSON_HEADERS, 'content-length': String(body.length) }, body });
-      expect(h.spool.listRejected()).toEqual([]);
+      expect(h.spool.rejected.list()).toEqual([]);
       expect(h.metrics.get('callbacks_rejected_total', { profile: '(unknown)', reason: 'unknown_profile' })).toBe(2);
       const seen = (await (await h.app.request('/admin/rejected', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
         refused_unstored: { profile: string; method: string; bytes: number | null; status: number }[];
@@ -298,7 +298,7 @@ describe('HTTP app', () => {
     it('answers HEAD on a callback path with 405 and never ingests it', async () => {
       const h = harness();
       const res = await h.app.request(`/callbacks/default?${GET_SAMPLE_QUERY}`, { method: 'HEAD' });
-      expect(h.spool.listDeliveries(null)).toEqual([]);
+      expect(h.spool.operations.listDeliveries(null)).toEqual([]);
       expect(res.status).toBe(405);
       expect(res.headers.get('allow')).toBe('GET, POST, PUT, DELETE');
     });
@@ -323,7 +323,7 @@ describe('HTTP app', () => {
     it('does not keep the payload of an unauthenticated request', async () => {
       const h = harness();
       await postJson(h, postSample(), 'keyed');
-      expect(h.spool.listRejected()).toEqual([]);
+      expect(h.spool.rejected.list()).toEqual([]);
     });
 
     it('refuses a body over the limit with 413 when content-length says so', async () => {
@@ -336,7 +336,7 @@ describe('HTTP app', () => {
       });
       expect(res.status).toBe(413);
       expect(await res.json()).toMatchObject({ error: 'body_too_large', message: expect.stringContaining('1024 bytes') });
-      expect(h.spool.listDeliveries(null)).toEqual([]);
+      expect(h.spool.operations.listDeliveries(null)).toEqual([]);
     });
 
     it('refuses a chunked body over the limit (no content-length) with 413', async () => {
@@ -397,7 +397,7 @@ describe('HTTP app', () => {
       // The loop exercised both sides: some accepted (and stored), some refused.
       expect(accepted.length).toBeGreaterThan(10);
       expect([...statuses].some((s) => s >= 400)).toBe(true);
-      for (const id of accepted) expect(h.spool.event(id)).not.toBeNull();
+      for (const id of accepted) expect(h.spool.operations.event(id)).not.toBeNull();
     });
   });
 
@@ -407,7 +407,7 @@ describe('HTTP app', () => {
     const res = await postJson(h, postSample());
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'accepted', event_id: first.event_id, duplicate: true, stale: false });
-    expect(h.spool.listDeliveries(null)).toHaveLength(2);
+    expect(h.spool.operations.listDeliveries(null)).toHaveLength(2);
     expect(h.metrics.get('callbacks_duplicate_total', { profile: 'default' })).toBe(1);
   });
 
@@ -478,8 +478,8 @@ describe('HTTP app', () => {
     /** Accepts the POST sample and dead-letters its kafka:failures delivery. */
     async function withDeadLetter(h: Harness): Promise<{ eventId: string; deadId: number }> {
       const { event_id } = (await (await postJson(h, postSample())).json()) as { event_id: string };
-      const [d] = h.spool.listDeliveries('pending', { eventId: event_id, destination: 'kafka:failures' });
-      h.spool.markDead(d!.id, 'topic_not_found', 'produce failed');
+      const [d] = h.spool.operations.listDeliveries('pending', { eventId: event_id, destination: 'kafka:failures' });
+      h.spool.queue.markDead(d!.id, 'topic_not_found', 'produce failed');
       return { eventId: event_id, deadId: d!.id };
     }
 
@@ -522,7 +522,7 @@ describe('HTTP app', () => {
       const res = await admin(h, '/replay', { ids: [deadId] });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ replayed: 1 });
-      expect(h.spool.listDeliveries(null, { ids: [deadId] })[0]).toMatchObject({ state: 'pending', attempts: 0 });
+      expect(h.spool.operations.listDeliveries(null, { ids: [deadId] })[0]).toMatchObject({ state: 'pending', attempts: 0 });
     });
 
     it.each([
@@ -536,7 +536,7 @@ describe('HTTP app', () => {
       const res = await admin(h, '/replay', body);
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: 'invalid_filter', message: expect.stringMatching(message) });
-      expect(h.spool.listDeliveries('dead')).toHaveLength(1);
+      expect(h.spool.operations.listDeliveries('dead')).toHaveLength(1);
     });
 
     it('replays nothing when given an empty list of ids', async () => {
@@ -545,7 +545,7 @@ describe('HTTP app', () => {
       const res = await admin(h, '/replay', { ids: [] });
       expect(res.status).toBeLessThan(500);
       // An empty selection must not widen into "replay every dead letter".
-      expect(h.spool.listDeliveries('dead')).toHaveLength(1);
+      expect(h.spool.operations.listDeliveries('dead')).toHaveLength(1);
     });
 
     it('backfills a destination with stored events', async () => {
@@ -554,7 +554,7 @@ describe('HTTP app', () => {
       const res = await admin(h, '/backfill', { destination: 'kafka:audit' });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ added: 1 });
-      expect(h.spool.listDeliveries('pending', { destination: 'kafka:audit' }).map((d) => d.event_id)).toEqual([eventId]);
+      expect(h.spool.operations.listDeliveries('pending', { destination: 'kafka:audit' }).map((d) => d.event_id)).toEqual([eventId]);
       expect(await (await admin(h, '/backfill', { destination: 'kafka:audit' })).json()).toEqual({ added: 0 });
     });
 

@@ -49,7 +49,7 @@ describe('callback profiles over HTTP', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'kcr-profiles-'));
     config = compileRoutes(routes, 'profile tests');
-    spool = new Spool({ path: join(dir, 'spool.db') }, (e) => matchRoutes(e, config.table));
+    spool = new Spool({ path: join(dir, 'spool.db'), plan: (e) => matchRoutes(e, config.table) });
     metrics = new Metrics();
     app = createApp({ config, spool, logger: silentLogger, metrics, adminToken: ADMIN_TOKEN });
   });
@@ -64,7 +64,7 @@ describe('callback profiles over HTTP', () => {
     expect(r.status, body.message).toBe(200);
     return body;
   }
-  const eventOf = async (res: Response | Promise<Response>) => spool.event((await accepted(res)).event_id)!;
+  const eventOf = async (res: Response | Promise<Response>) => spool.operations.event((await accepted(res)).event_id)!;
   const admin = (path: string, body?: unknown) =>
     app.request(`/admin${path}`, {
       method: body === undefined ? 'GET' : 'POST',
@@ -84,7 +84,7 @@ describe('callback profiles over HTTP', () => {
       const res = await app.request('/callbacks/getonly', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(postSample()) });
       expect(res.status).toBe(405);
       expect(res.headers.get('allow')).toBe('GET');
-      expect(spool.listRejected()[0]).toMatchObject({ profile: 'getonly', status_code: 405, method: 'POST' });
+      expect(spool.rejected.list()[0]).toMatchObject({ profile: 'getonly', status_code: 405, method: 'POST' });
       expect((await app.request(`/callbacks/getonly?${GET_SAMPLE_QUERY}`)).status).toBe(200);
     });
   });
@@ -103,7 +103,7 @@ describe('callback profiles over HTTP', () => {
       const bomb = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><r><status>&b;</status><id>1</id></r>';
       const res = await app.request('/callbacks/default', { method: 'POST', headers: { 'content-type': 'text/xml' }, body: bomb });
       expect(res.status).toBe(400);
-      expect(spool.listRejected()[0]).toMatchObject({ status_code: 400, body: bomb });
+      expect(spool.rejected.list()[0]).toMatchObject({ status_code: 400, body: bomb });
     });
 
     it('reads a text body of key=value lines, a "+" kept as sent', async () => {
@@ -157,7 +157,7 @@ describe('callback profiles over HTTP', () => {
       const res = await token('tokened', 'wrong');
       expect(res.status).toBe(401);
       expect(metrics.get('token_requests_refused_total', { profile: 'tokened' })).toBe(1);
-      expect(spool.listRejected()).toEqual([]);
+      expect(spool.rejected.list()).toEqual([]);
     });
 
     it('refuses callbacks with no token, a forged one, or one issued for another profile; none is stored', async () => {
@@ -176,8 +176,8 @@ describe('callback profiles over HTTP', () => {
         expect.stringContaining('signature is invalid'),
         expect.stringContaining('another profile'),
       ]);
-      expect(spool.listRejected()).toEqual([]);
-      expect(spool.listDeliveries(null)).toEqual([]);
+      expect(spool.rejected.list()).toEqual([]);
+      expect(spool.operations.listDeliveries(null)).toEqual([]);
     });
 
     it('the token endpoint of a profile without token auth is 404', async () => {
@@ -213,7 +213,7 @@ describe('callback profiles over HTTP', () => {
       const res = await app.request('/callbacks/sealed', { method: 'POST', headers: JSON_HEADERS, body });
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ error: 'undecryptable', problems: [{ field: 'status', problem: expect.stringContaining('does not decrypt') }] });
-      expect(spool.listRejected()[0]).toMatchObject({ profile: 'sealed', status_code: 400, body });
+      expect(spool.rejected.list()[0]).toMatchObject({ profile: 'sealed', status_code: 400, body });
     });
   });
 
@@ -221,15 +221,15 @@ describe('callback profiles over HTTP', () => {
     it('re-ingests what a fixed config now reads, once, and leaves what it still cannot', async () => {
       // Refused under a config whose field map was missing: no status at the top level.
       const templated = JSON.stringify({ msgid: 'fix-1:1', req: 'req-fix', data: { st: 'Delivered', ts: '2022-04-05 08:55:50+00:00' } });
-      spool.recordRejected({ profile: 'template', statusCode: 400, reason: 'status: is missing', contentType: 'application/json', body: templated, method: 'POST', query: '' });
-      spool.recordRejected({ profile: 'default', statusCode: 400, reason: 'status: is missing', contentType: null, body: '', method: 'GET', query: 'id=still-bad' });
+      spool.rejected.record({ profile: 'template', statusCode: 400, reason: 'status: is missing', contentType: 'application/json', body: templated, method: 'POST', query: '' });
+      spool.rejected.record({ profile: 'default', statusCode: 400, reason: 'status: is missing', contentType: null, body: '', method: 'GET', query: 'id=still-bad' });
 
       const res = await admin('/rejected/replay', { all: true });
       expect(res.status).toBe(200);
       const summary = (await res.json()) as { considered: number; accepted: number; refused: { error: string }[] };
       expect(summary).toMatchObject({ considered: 2, accepted: 1, refused: [{ error: 'invalid_callback' }] });
-      const [replayed] = spool.listRejected({ profile: 'template' });
-      expect(spool.event(replayed!.replayed_event_id!)).toMatchObject({ message_id: 'fix-1:1', status: 'Delivered', profile: 'template' });
+      const [replayed] = spool.rejected.list({ profile: 'template' });
+      expect(spool.operations.event(replayed!.replayed_event_id!)).toMatchObject({ message_id: 'fix-1:1', status: 'Delivered', profile: 'template' });
 
       // Once accepted, it is not taken again.
       expect(await (await admin('/rejected/replay', { all: true })).json()).toMatchObject({ considered: 1, accepted: 0 });
@@ -251,7 +251,7 @@ describe('callback profiles over HTTP', () => {
       expect(bad!.status).toBe(400);
       expect(await bad!.json()).toMatchObject({ error: 'invalid_body', message: expect.stringContaining('deep') });
       expect(good.map((r) => r.status)).toEqual(Array(40).fill(200));
-      expect(spool.listDeliveries('pending', { destination: 'kafka:events', limit: 100 })).toHaveLength(40);
+      expect(spool.operations.listDeliveries('pending', { destination: 'kafka:events', limit: 100 })).toHaveLength(40);
     });
 
     it('a 240 KB type against a *OTP* rule is refused by its length; honest OTP callbacks route', async () => {
@@ -261,20 +261,20 @@ describe('callback profiles over HTTP', () => {
       expect(bad.status).toBe(400);
       expect(await bad.json()).toMatchObject({ error: 'invalid_callback', problems: [{ field: 'type' }] });
       expect(good.status).toBe(200);
-      expect(spool.listDeliveries('pending', { destination: 'kafka:otp' })).toHaveLength(1);
+      expect(spool.operations.listDeliveries('pending', { destination: 'kafka:otp' })).toHaveLength(1);
     });
 
     it('an event that cannot be stored fails alone in its group commit', async () => {
       // A planner that throws for one event stands in for any per-event storage failure.
-      const local = new Spool({ path: join(dir, 'isolation.db') }, (e) => {
+      const local = new Spool({ path: join(dir, 'isolation.db'), plan: (e) => {
         if (e.message_id === 'poison:1') throw new Error('cannot plan this one');
         return matchRoutes(e, config.table);
-      });
+      } });
       const isolated = createApp({ config, spool: local, logger: silentLogger, metrics: new Metrics() });
       const send = (id: string) => isolated.request('/callbacks/default', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(postSample({ message_id: id })) });
       const answers = await Promise.all(['ok-1:1', 'poison:1', 'ok-2:1', 'ok-3:1'].map(send));
       expect(answers.map((r) => r.status)).toEqual([200, 503, 200, 200]);
-      expect(local.listDeliveries('pending', { destination: 'kafka:events' })).toHaveLength(3);
+      expect(local.operations.listDeliveries('pending', { destination: 'kafka:events' })).toHaveLength(3);
       local.close();
     });
   });

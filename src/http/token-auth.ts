@@ -230,110 +230,128 @@ export function createTokenAuth(profile: string, cfg: TokenAuthConfig, opts: { n
     const lines = checked.error.issues.map((i) => `  - ${i.path.map(String).join('.') || '(tokenAuth)'}: ${i.message}`);
     throw new ConfigError(`tokenAuth of profile "${profile}" is invalid:\n${lines.join('\n')}`);
   }
-  const { issue, external } = checked.data;
-  const now = opts.now ?? Date.now;
-  const encoder = new TextEncoder();
-  const ownKey = issue ? encoder.encode(issue.signingKey) : null;
-  const ttl = issue?.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+  return new ProfileTokenAuth(profile, checked.data, opts.now ?? Date.now);
+}
 
-  // The remote key set caches keys and refetches (with a cooldown) when a token names a new kid.
-  const externalKey: Uint8Array | JWTVerifyGetKey | null = external
-    ? external.sharedKey !== undefined
-      ? encoder.encode(external.sharedKey)
-      : createRemoteJWKSet(new URL(external.jwksUrl!))
-    : null;
-  const externalOptions = (): JWTVerifyOptions => ({
-    algorithms: external?.algorithms ?? [...(external?.sharedKey !== undefined ? HMAC_ALGORITHMS : ASYMMETRIC_ALGORITHMS)],
-    ...(external?.issuer !== undefined ? { issuer: external.issuer } : {}),
-    ...(external?.audience !== undefined ? { audience: external.audience } : {}),
-    // A bearer that never expires is a password in disguise.
-    requiredClaims: ['exp'],
-    clockTolerance: CLOCK_TOLERANCE_SECONDS,
-    currentDate: new Date(now()),
-  });
+class ProfileTokenAuth implements TokenAuth {
+  private readonly issue: TokenAuthConfig['issue'];
+  private readonly external: TokenAuthConfig['external'];
+  private readonly ownKey: Uint8Array | null;
+  private readonly ttl: number;
+  private readonly externalKey: Uint8Array | JWTVerifyGetKey | null;
 
-  async function issueToken(clientId: string): Promise<TokenResponse> {
-    const iat = Math.floor(now() / 1000);
-    const exp = iat + ttl;
+  constructor(
+    private readonly profile: string,
+    cfg: TokenAuthConfig,
+    private readonly now: () => number,
+  ) {
+    const encoder = new TextEncoder();
+    this.issue = cfg.issue;
+    this.external = cfg.external;
+    this.ownKey = cfg.issue ? encoder.encode(cfg.issue.signingKey) : null;
+    this.ttl = cfg.issue?.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    // The remote key set caches keys and refetches (with a cooldown) when a token names a new kid.
+    this.externalKey = cfg.external
+      ? cfg.external.sharedKey !== undefined
+        ? encoder.encode(cfg.external.sharedKey)
+        : createRemoteJWKSet(new URL(cfg.external.jwksUrl!))
+      : null;
+  }
+
+  async handleTokenRequest(req: TokenRequest): Promise<TokenResponse> {
+    const issue = this.issue;
+    if (!issue) {
+      return answer(404, { error: 'token_endpoint_disabled', message: `profile "${this.profile}" does not issue tokens` });
+    }
+    // The Kaleyra profile lets the customer pick the auth URL's method.
+    if (!['GET', 'POST', 'PUT'].includes(req.method.toUpperCase())) {
+      return answer(405, { error: 'method_not_allowed', message: `${req.method} is not allowed: use POST, PUT or GET` });
+    }
+    const found = findCredentials(req);
+    if (!found.ok) return found.response;
+    if (found.sets.length === 0) {
+      return answer(401, { error: 'invalid_client', message: 'client credentials are missing: send client_id and client_secret in the body or as HTTP Basic' });
+    }
+    // Every set sent must be right (header and body both, if Kaleyra sends both).
+    const right = (c: Credentials): boolean => {
+      const id = sameSecret(c.id, issue.clientId);
+      const secret = sameSecret(c.secret, issue.clientSecret);
+      return id && secret;
+    };
+    const ok = found.sets.every((c) => (c.basic ? basicVariants(c).some(right) : right(c)));
+    if (!ok) return answer(401, { error: 'invalid_client', message: 'client credentials are wrong' });
+    return this.issueToken(issue.clientId);
+  }
+
+  private async issueToken(clientId: string): Promise<TokenResponse> {
+    const iat = Math.floor(this.now() / 1000);
+    const exp = iat + this.ttl;
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
-      .setAudience(profile)
+      .setAudience(this.profile)
       .setSubject(clientId)
       .setIssuedAt(iat)
       .setNotBefore(iat)
       .setExpirationTime(exp)
       .setJti(randomUUID())
-      .sign(ownKey!);
+      .sign(this.ownKey!);
     // Kaleyra's documented sample sends every number as a string; mirror it exactly.
     return answer(200, {
       token_type: 'Bearer',
-      expires_in: String(ttl),
-      ext_expires_in: String(ttl),
+      expires_in: String(this.ttl),
+      ext_expires_in: String(this.ttl),
       expires_on: String(exp),
       not_before: String(iat),
-      resource: profile,
+      resource: this.profile,
       access_token: token,
     });
   }
 
-  return {
-    async handleTokenRequest(req) {
-      if (!issue) {
-        return answer(404, { error: 'token_endpoint_disabled', message: `profile "${profile}" does not issue tokens` });
-      }
-      // The Kaleyra profile lets the customer pick the auth URL's method.
-      if (!['GET', 'POST', 'PUT'].includes(req.method.toUpperCase())) {
-        return answer(405, { error: 'method_not_allowed', message: `${req.method} is not allowed: use POST, PUT or GET` });
-      }
-      const found = findCredentials(req);
-      if (!found.ok) return found.response;
-      if (found.sets.length === 0) {
-        return answer(401, { error: 'invalid_client', message: 'client credentials are missing: send client_id and client_secret in the body or as HTTP Basic' });
-      }
-      // Every set sent must be right (header and body both, if Kaleyra sends both).
-      const right = (c: Credentials): boolean => {
-        const id = sameSecret(c.id, issue.clientId);
-        const secret = sameSecret(c.secret, issue.clientSecret);
-        return id && secret;
-      };
-      const ok = found.sets.every((c) => (c.basic ? basicVariants(c).some(right) : right(c)));
-      if (!ok) return answer(401, { error: 'invalid_client', message: 'client credentials are wrong' });
-      return issueToken(issue.clientId);
-    },
+  async verify(authorization: string | null): Promise<string | null> {
+    if (authorization === null || authorization.trim() === '') return 'bearer token is missing';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) return 'authorization is not a bearer token';
+    const token = m[1]!;
+    let iss: unknown;
+    try {
+      iss = decodeJwt(token).iss;
+    } catch {
+      return 'token is malformed';
+    }
+    // Route on the unverified issuer only to pick the key; the chosen path checks everything.
+    const own = this.ownKey !== null && (iss === TOKEN_ISSUER || this.externalKey === null);
+    try {
+      if (own) await jwtVerify(token, this.ownKey!, this.ownOptions());
+      else if (typeof this.externalKey === 'function') await jwtVerify(token, this.externalKey, this.externalOptions());
+      else await jwtVerify(token, this.externalKey!, this.externalOptions());
+      return null;
+    } catch (err) {
+      return reasonFor(err, own, !own && typeof this.externalKey === 'function');
+    }
+  }
 
-    async verify(authorization) {
-      if (authorization === null || authorization.trim() === '') return 'bearer token is missing';
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-      if (!m) return 'authorization is not a bearer token';
-      const token = m[1]!;
-      let iss: unknown;
-      try {
-        iss = decodeJwt(token).iss;
-      } catch {
-        return 'token is malformed';
-      }
-      // Route on the unverified issuer only to pick the key; the chosen path checks everything.
-      const own = ownKey !== null && (iss === TOKEN_ISSUER || externalKey === null);
-      try {
-        if (own) {
-          await jwtVerify(token, ownKey, {
-            algorithms: ['HS256'],
-            issuer: TOKEN_ISSUER,
-            audience: profile,
-            requiredClaims: ['exp', 'sub', 'jti'],
-            clockTolerance: CLOCK_TOLERANCE_SECONDS,
-            currentDate: new Date(now()),
-          });
-        } else if (typeof externalKey === 'function') {
-          await jwtVerify(token, externalKey, externalOptions());
-        } else {
-          await jwtVerify(token, externalKey!, externalOptions());
-        }
-        return null;
-      } catch (err) {
-        return reasonFor(err, own, !own && typeof externalKey === 'function');
-      }
-    },
-  };
+  private ownOptions(): JWTVerifyOptions {
+    return {
+      algorithms: ['HS256'],
+      issuer: TOKEN_ISSUER,
+      audience: this.profile,
+      requiredClaims: ['exp', 'sub', 'jti'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: new Date(this.now()),
+    };
+  }
+
+  private externalOptions(): JWTVerifyOptions {
+    const external = this.external;
+    return {
+      algorithms: external?.algorithms ?? [...(external?.sharedKey !== undefined ? HMAC_ALGORITHMS : ASYMMETRIC_ALGORITHMS)],
+      ...(external?.issuer !== undefined ? { issuer: external.issuer } : {}),
+      ...(external?.audience !== undefined ? { audience: external.audience } : {}),
+      // A bearer that never expires is a password in disguise.
+      requiredClaims: ['exp'],
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: new Date(this.now()),
+    };
+  }
 }

@@ -33,7 +33,7 @@ describe('Intake', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'kcr-intake-'));
     clock = Date.parse('2024-03-01T10:00:00Z');
-    spool = new Spool({ path: join(dir, 'spool.db'), now: () => clock }, (e) => matchRoutes(e, config.table));
+    spool = new Spool({ path: join(dir, 'spool.db'), now: () => clock, plan: (e) => matchRoutes(e, config.table) });
     intake = new Intake({ config, spool, metrics: new Metrics(), logger: silentLogger, sentTimeZone: null });
   });
   afterEach(() => {
@@ -56,9 +56,9 @@ describe('Intake', () => {
 
       clock += 2 * HOUR;
       expect(await intake.sweepFinalMissing(clock)).toBe(1);
-      const lost = spool.listDeliveries('pending', { destination: 'kafka:lost' });
+      const lost = spool.operations.listDeliveries('pending', { destination: 'kafka:lost' });
       expect(lost).toHaveLength(1);
-      const event = spool.event(lost[0]!.event_id)!;
+      const event = spool.operations.event(lost[0]!.event_id)!;
       expect(event).toMatchObject({
         type: FINAL_MISSING_TYPE,
         message_id: 'lost:1',
@@ -86,7 +86,7 @@ describe('Intake', () => {
     it('answers what cannot be an event with the 400 to give, without storing', async () => {
       const out = await post('watched', { status: '', message_id: 'x:1' });
       expect(out).toMatchObject({ ok: false, status: 400, error: 'invalid_callback', problems: [{ field: 'status' }] });
-      expect(spool.listDeliveries(null)).toEqual([]);
+      expect(spool.operations.listDeliveries(null)).toEqual([]);
     });
   });
 });

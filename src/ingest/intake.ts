@@ -10,7 +10,7 @@ import { EVENT_TYPE_PREFIX, type DeliveryEvent } from '../event.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CompiledConfig, CompiledProfile } from '../route/compile.js';
-import type { AcceptResult, RejectedFilter, RejectedRecord, Spool } from '../spool/spool.js';
+import type { AcceptResult, InterimMessage, RejectedFilter, RejectedRecord } from '../spool/spool.js';
 import type { FieldProblem } from '../validate/callback.js';
 import { readCallback, type CallbackInput } from './read.js';
 
@@ -18,9 +18,19 @@ export type IntakeOutcome =
   | { ok: true; event: DeliveryEvent; result: AcceptResult }
   | { ok: false; status: 400; error: string; message: string; problems?: FieldProblem[] };
 
+/** The parts of the spool intake uses (a Spool is one). */
+export interface IntakeStore {
+  commits: { accept(event: DeliveryEvent): Promise<AcceptResult> };
+  rejected: { list(f: RejectedFilter): RejectedRecord[]; markReplayed(id: number, eventId: string): void };
+  operations: {
+    interimSince(profile: string, before: number, limit: number): InterimMessage[];
+    markFinalMissing(messageKeys: readonly string[]): void;
+  };
+}
+
 export interface IntakeDeps {
   config: CompiledConfig;
-  spool: Spool;
+  spool: IntakeStore;
   metrics: Metrics;
   logger: Logger;
   /** Zone of zone-less sent_time when the profile sets none (SENT_TIME_ZONE); null: kept local. */
@@ -76,7 +86,7 @@ export class Intake {
     const { metrics, logger } = this.deps;
     let result: AcceptResult;
     try {
-      result = await this.deps.spool.accept(event);
+      result = await this.deps.spool.commits.accept(event);
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
       // Only this callback's own content can fail before the commit (it cannot be serialised).
@@ -104,7 +114,7 @@ export class Intake {
    */
   async reingestRejected(filter: RejectedFilter): Promise<ReingestSummary> {
     const { config, spool } = this.deps;
-    const rows = spool.listRejected({ ...filter, pending: true, oldestFirst: true });
+    const rows = spool.rejected.list({ ...filter, pending: true, oldestFirst: true });
     const summary: ReingestSummary = { considered: rows.length, accepted: 0, duplicates: 0, refused: [] };
     for (const row of rows) {
       const profile = config.profiles.get(row.profile);
@@ -117,7 +127,7 @@ export class Intake {
         summary.refused.push({ id: row.id, error: out.error, message: out.message });
         continue;
       }
-      spool.markRejectedReplayed(row.id, out.result.eventId);
+      spool.rejected.markReplayed(row.id, out.result.eventId);
       summary.accepted++;
       if (out.result.duplicate) summary.duplicates++;
     }
@@ -136,7 +146,7 @@ export class Intake {
     for (const profile of config.profiles.values()) {
       if (profile.finalAfterMs === null) continue;
       for (;;) {
-        const due = spool.interimSince(profile.name, now - profile.finalAfterMs, batch);
+        const due = spool.operations.interimSince(profile.name, now - profile.finalAfterMs, batch);
         if (due.length === 0) break;
         for (const { last } of due) {
           if (!last) continue;
@@ -154,7 +164,7 @@ export class Intake {
           const out = await this.store(event);
           if (out.ok && !out.result.duplicate) made++;
         }
-        spool.markFinalMissing(due.map((d) => d.messageKey));
+        spool.operations.markFinalMissing(due.map((d) => d.messageKey));
         if (due.length < batch) break;
       }
     }

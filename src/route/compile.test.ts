@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RETRY_POLICY } from '../dispatch/retry.js';
+import { DEFAULT_RETRY_POLICY } from '../retry/policy.js';
 import { ConfigError } from '../errors.js';
 import { compileRoutes, destinationRefs } from './compile.js';
 import type { RoutesConfig } from './define-routes.js';
@@ -32,15 +32,34 @@ function configError(input: unknown, source?: string): ConfigError {
 }
 
 describe('compileRoutes accepts a valid config', () => {
-  it('maps topic aliases and webhooks to destination refs', () => {
+  it('maps topic aliases and webhooks to destination refs, in one map with their kind and config', () => {
     const cfg = compileRoutes(base());
-    expect(Object.fromEntries(cfg.topics)).toEqual({
-      'kafka:events': { name: 'kaleyra.sms.events' },
-      'kafka:failures': { name: 'kaleyra.sms.failures', partitions: 6 },
-    });
-    expect([...cfg.webhooks.keys()]).toEqual(['webhook:alerts', 'webhook:crm']);
-    expect(cfg.webhooks.get('webhook:alerts')?.url).toBe('https://alerts.example/hooks/sms');
     expect(destinationRefs(cfg)).toEqual(['kafka:events', 'kafka:failures', 'webhook:alerts', 'webhook:crm']);
+    expect(destinationRefs(cfg, 'kafka')).toEqual(['kafka:events', 'kafka:failures']);
+    expect(destinationRefs(cfg, 'webhook')).toEqual(['webhook:alerts', 'webhook:crm']);
+    expect(cfg.destinations.get('kafka:events')).toEqual({
+      kind: 'kafka',
+      config: { name: 'kaleyra.sms.events', clientId: 'kaleyra-callback-router' },
+      policy: DEFAULT_RETRY_POLICY,
+    });
+    expect(cfg.destinations.get('kafka:failures')?.config).toEqual({ name: 'kaleyra.sms.failures', partitions: 6, clientId: 'kaleyra-callback-router' });
+    expect(cfg.destinations.get('webhook:alerts')).toEqual({
+      kind: 'webhook',
+      config: { url: 'https://alerts.example/hooks/sms', secret: 'whsec_abc' },
+      policy: DEFAULT_RETRY_POLICY,
+    });
+  });
+
+  it("resolves each destination's retry policy once: the shared policy, then its own overrides", () => {
+    const cfg = compileRoutes({
+      ...base(),
+      kafka: { topics: { events: { name: 'kaleyra.sms.events', retry: { maxAttempts: 9 } }, failures: 'kaleyra.sms.failures' } },
+      webhooks: { ...base().webhooks, crm: { url: 'http://crm.example:8080/sms', retry: { retryStatuses: [503], initialDelayMs: 5 } } },
+      retry: { maxAttempts: 3, initialDelayMs: 50 },
+    });
+    expect(cfg.destinations.get('kafka:events')?.policy).toEqual({ ...DEFAULT_RETRY_POLICY, maxAttempts: 9, initialDelayMs: 50 });
+    expect(cfg.destinations.get('kafka:failures')?.policy).toEqual({ ...DEFAULT_RETRY_POLICY, maxAttempts: 3, initialDelayMs: 50 });
+    expect(cfg.destinations.get('webhook:crm')?.policy).toEqual({ ...DEFAULT_RETRY_POLICY, maxAttempts: 3, initialDelayMs: 5, retryStatuses: [503] });
   });
 
   it('keeps the profiles by name', () => {
@@ -69,13 +88,16 @@ describe('compileRoutes accepts a valid config', () => {
   it('uses the default retry policy and client id unless told otherwise', () => {
     const cfg = compileRoutes(base());
     expect(cfg.retry).toEqual(DEFAULT_RETRY_POLICY);
-    expect(cfg.kafkaClientId).toBe('kaleyra-callback-router');
+    expect(cfg.destinations.get('kafka:events')?.config).toMatchObject({ clientId: 'kaleyra-callback-router' });
   });
 
   it('layers a config retry policy and client id over the defaults', () => {
     const cfg = compileRoutes({ ...base(), kafka: { ...base().kafka!, clientId: 'my-router' }, retry: { maxAttempts: 3 } });
     expect(cfg.retry).toEqual({ ...DEFAULT_RETRY_POLICY, maxAttempts: 3 });
-    expect(cfg.kafkaClientId).toBe('my-router');
+    expect(destinationRefs(cfg, 'kafka').map((ref) => cfg.destinations.get(ref)?.config)).toEqual([
+      { name: 'kaleyra.sms.events', clientId: 'my-router' },
+      { name: 'kaleyra.sms.failures', partitions: 6, clientId: 'my-router' },
+    ]);
   });
 
   it('accepts a config with neither Kafka nor webhooks when no rule names a destination', () => {
@@ -104,7 +126,7 @@ describe('compileRoutes accepts a valid config', () => {
     });
 
     it('is not a destination at all', () => {
-      expect(cfg.webhooks.has('webhook:crm')).toBe(false);
+      expect(cfg.destinations.has('webhook:crm')).toBe(false);
       expect(destinationRefs(cfg)).not.toContain('webhook:crm');
     });
   });

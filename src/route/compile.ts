@@ -3,19 +3,20 @@
  * catches JavaScript users and bad values, with a message naming the rule and the field.
  */
 import { z } from 'zod';
+import { DESTINATION_KINDS, destinationKind } from '../destinations/registry.js';
+import type { DestinationConfigBase } from '../destinations/types.js';
 import { ConfigError } from '../errors.js';
-import { resolvePolicy, type RetryPolicyOptions } from '../dispatch/retry.js';
+import { resolvePolicy, retryOverridesSchema, type RetryPolicyOptions } from '../retry/policy.js';
 import { assertTimeZone } from '../enrich/time.js';
 import { createTokenAuth, tokenAuthConfigSchema, type TokenAuth } from '../http/token-auth.js';
 import { createDecryptor, encryptionConfigSchema, type DecryptResult } from '../ingest/decrypt.js';
 import { fieldMapSchema, type FieldMap } from '../ingest/field-map.js';
-import { CALLBACK_METHODS, type CallbackMethod, type ProfileConfig, type RoutesConfig, type TopicConfig, type WebhookConfig } from './define-routes.js';
+import { CALLBACK_METHODS, type CallbackMethod, type ProfileConfig, type RoutesConfig } from './define-routes.js';
 import { compilePatterns, foldExact, foldStatus, foldUpper, type CompiledRule, type RouteTable } from './match.js';
 
 // Patterns are matched against capped fields; a longer pattern can never match one.
 const pattern = z.string().min(1).max(1_024);
 const patterns = z.union([pattern, z.array(pattern).min(1)]);
-const headerMap = z.record(z.string().min(1), z.string());
 const credential = z.string().min(1, 'is empty (an unset environment variable?)');
 
 const DURATION_UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -42,17 +43,8 @@ const timeZone = z.string().refine(
   { message: 'is not a known IANA time zone' },
 );
 
-const retry = z
-  .object({
-    initialDelayMs: z.number().int().nonnegative(),
-    maxDelayMs: z.number().int().nonnegative(),
-    multiplier: z.number().min(1),
-    maxAttempts: z.number().int().min(1),
-    maxAgeMs: z.number().int().positive(),
-    retryStatuses: z.array(z.union([z.number().int().min(100).max(599), z.literal('5xx')])),
-  })
-  .partial()
-  .strict();
+// Each destination kind checks its own section (`kafka`, `webhooks`) with its own schema.
+const destinationSections = Object.fromEntries(DESTINATION_KINDS.map((k) => [k.section, k.sectionSchema.optional()]));
 
 const ConfigSchema = z
   .object({
@@ -72,41 +64,7 @@ const ConfigSchema = z
         })
         .strict(),
     ),
-    kafka: z
-      .object({
-        topics: z.record(
-          z.string().min(1),
-          z.union([
-            z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'is not a valid Kafka topic name'),
-            z
-              .object({
-                name: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'is not a valid Kafka topic name'),
-                partitions: z.number().int().positive().optional(),
-                retry: retry.optional(),
-              })
-              .strict(),
-          ]),
-        ),
-        clientId: z.string().min(1).optional(),
-      })
-      .strict()
-      .optional(),
-    webhooks: z
-      .record(
-        z.string().min(1),
-        z
-          .object({
-            url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-            secret: z.string().min(1).optional(),
-            headers: headerMap.optional(),
-            timeoutMs: z.number().int().positive().optional(),
-            concurrency: z.number().int().positive().optional(),
-            retry: retry.optional(),
-            enabled: z.boolean().optional(),
-          })
-          .strict(),
-      )
-      .optional(),
+    ...destinationSections,
     rules: z.array(
       z
         .object({
@@ -129,9 +87,10 @@ const ConfigSchema = z
         .strict(),
     ),
     fallback: z.array(z.string()).optional(),
-    retry: retry.optional(),
+    retry: retryOverridesSchema.optional(),
   })
   .strict();
+type ParsedConfig = z.infer<typeof ConfigSchema>;
 
 /** A profile ready for the request path: its checks built once at start-up. */
 export interface CompiledProfile {
@@ -144,15 +103,23 @@ export interface CompiledProfile {
   finalAfterMs: number | null;
 }
 
+/** One destination, ready to open: its kind, its config, its retry policy resolved once, here. */
+export interface CompiledDestination {
+  /** The kind's ref prefix: 'kafka', 'webhook' (see destinations/registry.ts). */
+  kind: string;
+  /** As the kind's `declared` read it out of routes.config.ts. */
+  config: DestinationConfigBase;
+  /** The shared policy with this destination's overrides layered on top. */
+  policy: RetryPolicyOptions;
+}
+
 export interface CompiledConfig {
   profiles: ReadonlyMap<string, CompiledProfile>;
   table: RouteTable;
-  /** Destination ref (`kafka:alias`) to its Kafka topic. */
-  topics: ReadonlyMap<string, TopicConfig>;
-  /** Destination ref (`webhook:name`) to its webhook. */
-  webhooks: ReadonlyMap<string, WebhookConfig>;
+  /** Every destination rules may name, by ref (`kafka:events`, `webhook:crm`); switched-off ones left out. */
+  destinations: ReadonlyMap<string, CompiledDestination>;
+  /** The shared retry policy. */
   retry: RetryPolicyOptions;
-  kafkaClientId: string;
 }
 
 /** Names the rule a zod issue path points into, for humans. */
@@ -175,52 +142,65 @@ function describePath(path: readonly PropertyKey[], input: Record<string, unknow
  * @example compileRoutes(config, 'routes.config.ts').table.rules.length
  */
 export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'): CompiledConfig {
+  const cfg = parseConfig(input, source);
+  const declared = declaredDestinations(cfg);
+  const problems = [...profileProblems(cfg), ...ruleProblems(cfg, declared)];
+  if (problems.length > 0) throw new ConfigError(`${source} is invalid:\n${problems.join('\n')}`);
+
+  const retry = resolvePolicy(cfg.retry);
+  const destinations = new Map<string, CompiledDestination>();
+  for (const [ref, d] of declared) {
+    if (d.config.enabled !== false) destinations.set(ref, { ...d, policy: resolvePolicy(retry, d.config.retry) });
+  }
+  return { profiles: compileProfiles(cfg, input), table: compileTable(cfg, destinations), destinations, retry };
+}
+
+/** The schema check, with unset credentials said first and plainly; throws a ConfigError. */
+function parseConfig(input: RoutesConfig, source: string): ParsedConfig {
   const parsed = ConfigSchema.safeParse(input);
   const unset = unsetCredentials(input);
-  if (!parsed.success || unset.length > 0) {
-    const lines = [
-      ...unset,
-      ...(parsed.success ? [] : parsed.error.issues)
-        // The unset credentials are already said, more plainly.
-        .filter((i) => !unset.some((u) => u.startsWith(`  - ${describePath(i.path, input as never)}:`)))
-        .map((i) => `  - ${describePath(i.path, input as never)}: ${i.message}`),
-    ];
-    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
-  }
-  const cfg = parsed.data;
-  const topics = new Map<string, TopicConfig>();
-  for (const [alias, t] of Object.entries(cfg.kafka?.topics ?? {})) {
-    topics.set(`kafka:${alias}`, typeof t === 'string' ? { name: t } : t);
-  }
-  const webhooks = new Map<string, WebhookConfig>();
-  for (const [name, w] of Object.entries(cfg.webhooks ?? {})) webhooks.set(`webhook:${name}`, w);
+  if (parsed.success && unset.length === 0) return parsed.data;
+  const lines = [
+    ...unset,
+    ...(parsed.success ? [] : parsed.error.issues)
+      // The unset credentials are already said, more plainly.
+      .filter((i) => !unset.some((u) => u.startsWith(`  - ${describePath(i.path, input as never)}:`)))
+      .map((i) => `  - ${describePath(i.path, input as never)}: ${i.message}`),
+  ];
+  throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+}
 
+/** Every declared destination, switched-off ones included, in registry then declaration order. */
+function declaredDestinations(cfg: ParsedConfig): Map<string, { kind: string; config: DestinationConfigBase }> {
+  const declared = new Map<string, { kind: string; config: DestinationConfigBase }>();
+  for (const kind of DESTINATION_KINDS) {
+    const section = (cfg as Record<string, unknown>)[kind.section];
+    if (section === undefined) continue;
+    for (const [name, config] of Object.entries(kind.declared(section))) declared.set(`${kind.prefix}:${name}`, { kind: kind.prefix, config });
+  }
+  return declared;
+}
+
+/** What is wrong with a ref in `to` or `fallback`, or null when it names a declared destination. */
+function refProblem(ref: string, declared: ReadonlyMap<string, { kind: string }>): string | null {
+  if (declared.has(ref)) return null;
+  const kind = destinationKind(ref);
+  const name = ref.split(':', 2)[1];
+  const what = kind
+    ? `unknown ${kind.noun} "${name}"`
+    : `"${ref}" is not ${DESTINATION_KINDS.map((k) => `"${k.prefix}:<${k.placeholder}>"`).join(' or ')}`;
+  const candidates = [...declared].filter(([, d]) => !kind || d.kind === kind.prefix).map(([r]) => r);
+  return `${what} (declared: ${candidates.join(', ') || 'none'})`;
+}
+
+function ruleProblems(cfg: ParsedConfig, declared: ReadonlyMap<string, { kind: string }>): string[] {
   const problems: string[] = [];
   const checkRefs = (refs: string[], where: (j: number) => string): void => {
     refs.forEach((ref, j) => {
-      if (topics.has(ref) || webhooks.has(ref)) return;
-      const [kind, name] = ref.split(':', 2) as [string, string | undefined];
-      const declared =
-        kind === 'kafka'
-          ? [...topics.keys()]
-          : kind === 'webhook'
-            ? [...webhooks.keys()]
-            : [...topics.keys(), ...webhooks.keys()];
-      const what =
-        kind === 'kafka' ? `unknown Kafka topic "${name}"` : kind === 'webhook' ? `unknown webhook "${name}"` : `"${ref}" is not "kafka:<topic>" or "webhook:<name>"`;
-      problems.push(`  - ${where(j)}: ${what} (declared: ${declared.join(', ') || 'none'})`);
+      const problem = refProblem(ref, declared);
+      if (problem) problems.push(`  - ${where(j)}: ${problem}`);
     });
   };
-  for (const name of Object.keys(cfg.profiles)) {
-    if (!/^[A-Za-z0-9._~-]+$/.test(name)) {
-      problems.push(`  - field "profiles.${name}": profile names must be URL-safe (letters, digits, . _ ~ -): they are the last part of the callback URL`);
-    }
-  }
-  for (const [name, p] of Object.entries(cfg.profiles)) {
-    if (p.tokenAuth && (p.bearerToken || p.basicAuth)) {
-      problems.push(`  - profile "${name}", field "tokenAuth": both it and ${p.bearerToken ? 'bearerToken' : 'basicAuth'} read the Authorization header; choose one`);
-    }
-  }
   const seen = new Set<string>();
   cfg.rules.forEach((r, i) => {
     if (seen.has(r.name)) problems.push(`  - rule "${r.name}" (rules[${i}]), field "name": the name is used twice`);
@@ -231,15 +211,30 @@ export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'):
     }
   });
   if (cfg.fallback) checkRefs(cfg.fallback, (j) => `field "fallback[${j}]"`);
-  if (problems.length > 0) throw new ConfigError(`${source} is invalid:\n${problems.join('\n')}`);
+  return problems;
+}
 
-  const off = new Set([...webhooks].filter(([, w]) => w.enabled === false).map(([ref]) => ref));
-  for (const ref of off) webhooks.delete(ref);
-  const live = (refs: string[]): string[] => refs.filter((ref) => !off.has(ref));
+function profileProblems(cfg: ParsedConfig): string[] {
+  const problems: string[] = [];
+  for (const name of Object.keys(cfg.profiles)) {
+    if (!/^[A-Za-z0-9._~-]+$/.test(name)) {
+      problems.push(`  - field "profiles.${name}": profile names must be URL-safe (letters, digits, . _ ~ -): they are the last part of the callback URL`);
+    }
+  }
+  for (const [name, p] of Object.entries(cfg.profiles)) {
+    if (p.tokenAuth && (p.bearerToken || p.basicAuth)) {
+      problems.push(`  - profile "${name}", field "tokenAuth": both it and ${p.bearerToken ? 'bearerToken' : 'basicAuth'} read the Authorization header; choose one`);
+    }
+  }
+  return problems;
+}
 
-  // A rule whose every destination is a disabled webhook is as if it were not there: it must
+/** The rules and fallback, naming only live destinations. */
+function compileTable(cfg: ParsedConfig, live: ReadonlyMap<string, unknown>): RouteTable {
+  const liveOf = (refs: string[]): string[] => refs.filter((ref) => live.has(ref));
+  // A rule whose every destination is switched off is as if it were not there: it must
   // neither swallow events (keeping them from the fallback) nor stop later rules.
-  const active = cfg.rules.map((r, index) => ({ r, index })).filter(({ r }) => r.to.length === 0 || live(r.to).length > 0);
+  const active = cfg.rules.map((r, index) => ({ r, index })).filter(({ r }) => r.to.length === 0 || liveOf(r.to).length > 0);
   const rules: CompiledRule[] = active.map(({ r, index }) => ({
     name: r.name,
     index,
@@ -250,10 +245,13 @@ export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'):
     status_trace: r.match?.status_trace ? compilePatterns(r.match.status_trace, foldStatus) : null,
     final: r.match?.final ?? null,
     stale: r.match?.stale ?? null,
-    to: live(r.to),
+    to: liveOf(r.to),
     stop: r.stop ?? false,
   }));
+  return { rules, fallback: cfg.fallback ? liveOf(cfg.fallback) : null };
+}
 
+function compileProfiles(cfg: ParsedConfig, input: RoutesConfig): Map<string, CompiledProfile> {
   const profiles = new Map<string, CompiledProfile>();
   for (const [name, p] of Object.entries(cfg.profiles)) {
     const config = (input.profiles as Record<string, ProfileConfig>)[name]!;
@@ -267,15 +265,7 @@ export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'):
       finalAfterMs: p.finalAfter ?? null,
     });
   }
-
-  return {
-    profiles,
-    table: { rules, fallback: cfg.fallback ? live(cfg.fallback) : null },
-    topics,
-    webhooks,
-    retry: resolvePolicy(cfg.retry),
-    kafkaClientId: cfg.kafka?.clientId ?? 'kaleyra-callback-router',
-  };
+  return profiles;
 }
 
 /** Credential fields of a profile, as paths from the profile object. */
@@ -322,7 +312,10 @@ function unsetCredentials(input: RoutesConfig): string[] {
   return problems;
 }
 
-/** Every destination ref the config declares. */
-export function destinationRefs(cfg: CompiledConfig): string[] {
-  return [...cfg.topics.keys(), ...cfg.webhooks.keys()];
+/**
+ * Every destination ref the config declares (switched-off ones left out), or those of one kind.
+ * @example destinationRefs(cfg, 'kafka') // ['kafka:events', 'kafka:failures']
+ */
+export function destinationRefs(cfg: CompiledConfig, kind?: string): string[] {
+  return [...cfg.destinations].filter(([, d]) => kind === undefined || d.kind === kind).map(([ref]) => ref);
 }

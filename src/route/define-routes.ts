@@ -3,7 +3,7 @@
  * unchanged, but its const generics make a rule that names an undeclared topic or webhook a
  * compile error. The same object is checked again at start-up by `compileRoutes`.
  */
-import type { RetryPolicyOptions } from '../dispatch/retry.js';
+import type { RetryPolicyOptions } from '../retry/policy.js';
 import type { TokenAuthConfig } from '../http/token-auth.js';
 import type { EncryptionConfig } from '../ingest/decrypt.js';
 import type { FieldMap } from '../ingest/field-map.js';

@@ -35,7 +35,7 @@ export default defineRoutes({
     const cfg = await loadRoutes(path);
     expect(cfg.table.rules.map((r) => [r.name, r.to])).toEqual([['everything', ['kafka:events', 'webhook:crm']]]);
     expect(cfg.table.fallback).toEqual(['kafka:events']);
-    expect([...cfg.topics.keys()]).toEqual(['kafka:events']);
+    expect([...cfg.destinations.keys()]).toEqual(['kafka:events', 'webhook:crm']);
   });
 
   it('loads a plain JavaScript config (no defineRoutes)', async () => {

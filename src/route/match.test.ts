@@ -1,27 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { DeliveryEvent } from '../event.js';
-import { enrichEvent } from '../enrich/enrich.js';
-import { statusKey } from '../enrich/status.js';
+import { statusKey } from '../vocabulary/status.js';
 import { postSample } from '../testing/samples.js';
-import { validateCallback } from '../validate/callback.js';
 import { compileRoutes } from './compile.js';
 import type { RouteRule, RuleMatch } from './define-routes.js';
 import { compileGlob, compilePatterns, foldExact, foldStatus, foldUpper, matchRoutes, type RouteTable } from './match.js';
+import { eventFrom } from '../testing/events.js';
 import { mulberry32 } from '../testing/random.js';
 
 const INDIA_PROFILE = 'IN_09b3dfa7-e05d-4d84-ab2d-6ed654272XXX';
 
 /** A real event: the provider's POST sample with the case's changes, validated and enriched. */
 function event(over: Record<string, unknown> = {}, profile = 'default'): DeliveryEvent {
-  const raw = postSample(over);
-  const v = validateCallback(raw);
-  if (!v.ok) throw new Error(`bad test input: ${JSON.stringify(v.problems)}`);
-  return enrichEvent(v.callback, raw, {
-    profile,
-    eventId: '01900000-0000-7000-8000-000000000001',
-    receivedAt: new Date('2022-04-05T08:56:00.000Z'),
-    sentTimeZone: 'UTC',
-  });
+  return eventFrom(postSample(over), { profile, eventId: '01900000-0000-7000-8000-000000000001', receivedAt: new Date('2022-04-05T08:56:00.000Z') });
 }
 
 /** The same event, seen after a newer status for its message. */

@@ -1,6 +1,6 @@
 /** Routing: which destinations an event goes to. Pure; tested with a table of cases. */
 import type { DeliveryEvent } from '../event.js';
-import { statusKey } from '../enrich/status.js';
+import { statusKey } from '../vocabulary/status.js';
 import type { Patterns } from './define-routes.js';
 
 /** A compiled pattern list: true when the value (or any of the values) matches. */

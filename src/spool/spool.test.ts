@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { enrichEvent } from '../enrich/enrich.js';
 import { StoreUnavailableError } from '../errors.js';
 import type { DeliveryEvent } from '../event.js';
 import { compileRoutes } from '../route/compile.js';
 import { matchRoutes } from '../route/match.js';
+import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
-import { validateCallback } from '../validate/callback.js';
+import { openSpoolDb, type SpoolDb } from './db.js';
 import { Spool, type PendingDelivery, type SpoolOptions } from './spool.js';
 
 const cfg = compileRoutes(
@@ -27,12 +27,6 @@ const cfg = compileRoutes(
 );
 const plan = (event: DeliveryEvent) => matchRoutes(event, cfg.table);
 
-/** An enriched event from callback fields, as the HTTP edge builds it. */
-function eventFrom(fields: Record<string, unknown>, profile = 'default'): DeliveryEvent {
-  const valid = validateCallback(fields);
-  if (!valid.ok) throw new Error(`test input is not a valid callback: ${JSON.stringify(valid.problems)}`);
-  return enrichEvent(valid.callback, fields, { profile, eventId: randomUUID(), receivedAt: new Date(), sentTimeZone: 'UTC' });
-}
 
 /** A report for `message_id` with its own callback id. */
 function report(messageId: string, status: string, id: string = randomUUID()): DeliveryEvent {
@@ -47,7 +41,7 @@ describe('Spool', () => {
   let clock: number;
   const open: Spool[] = [];
   function spoolAt(opts: Partial<SpoolOptions> = {}): Spool {
-    const s = new Spool({ path, now: () => clock, ...opts }, plan);
+    const s = new Spool({ path, now: () => clock, ...opts, plan: plan });
     open.push(s);
     return s;
   }
@@ -66,11 +60,11 @@ describe('Spool', () => {
     it("stores the provider's sample and one pending delivery per planned destination once the commit resolves", async () => {
       const spool = spoolAt();
       const event = eventFrom(postSample());
-      const r = await spool.accept(event);
+      const r = await spool.commits.accept(event);
 
       expect(r).toMatchObject({ eventId: event.event_id, duplicate: false, stale: false });
       expect(r.route.destinations).toEqual(['kafka:events', 'kafka:failures', 'webhook:crm']);
-      expect(spool.event(event.event_id)).toEqual(event);
+      expect(spool.operations.event(event.event_id)).toEqual(event);
       // Committed, not just visible inside the spool's own connection: another reader sees it.
       const reader = new Database(path, { readonly: true });
       try {
@@ -78,10 +72,10 @@ describe('Spool', () => {
       } finally {
         reader.close();
       }
-      const pending = spool.listDeliveries('pending', { eventId: event.event_id });
+      const pending = spool.operations.listDeliveries('pending', { eventId: event.event_id });
       expect(pending.map((d) => d.destination).sort()).toEqual(['kafka:events', 'kafka:failures', 'webhook:crm']);
       expect(pending.every((d) => d.attempts === 0 && d.message_key === 'ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1')).toBe(true);
-      const due = spool.due('webhook:crm', 10);
+      const due = spool.queue.due('webhook:crm', 10);
       expect(due).toHaveLength(1);
       expect(due[0]).toMatchObject({ eventId: event.event_id, type: 'sms.undelivered', attempts: 0 });
       expect(JSON.parse(due[0]!.body)).toEqual(event);
@@ -90,25 +84,25 @@ describe('Spool', () => {
     it('keeps accepted events and deliveries across a reopen of the same file', async () => {
       const first = spoolAt();
       const event = eventFrom(postSample());
-      await first.accept(event);
+      await first.commits.accept(event);
       first.close();
 
       const reopened = spoolAt();
-      expect(reopened.event(event.event_id)).toEqual(event);
-      expect(reopened.due('kafka:events', 10).map((d) => d.eventId)).toEqual([event.event_id]);
-      expect(reopened.listDeliveries('pending')).toHaveLength(3);
+      expect(reopened.operations.event(event.event_id)).toEqual(event);
+      expect(reopened.queue.due('kafka:events', 10).map((d) => d.eventId)).toEqual([event.event_id]);
+      expect(reopened.operations.listDeliveries('pending')).toHaveLength(3);
     });
 
     it('commits 200 concurrent accepts in fewer transactions than requests, storing every one', async () => {
       const spool = spoolAt();
       let commits = 0;
-      spool.onCommit(() => commits++);
+      spool.queue.onCommit(() => commits++);
       const events = Array.from({ length: 200 }, (_, i) => report(`msg-${i}`, 'Delivered'));
-      const results = await Promise.all(events.map((e) => spool.accept(e)));
+      const results = await Promise.all(events.map((e) => spool.commits.accept(e)));
 
       expect(results.map((r) => r.eventId)).toEqual(events.map((e) => e.event_id));
-      for (const e of events) expect(spool.event(e.event_id)?.message_key).toBe(e.message_key);
-      expect(spool.listDeliveries('pending', { destination: 'kafka:events', limit: 1000 })).toHaveLength(200);
+      for (const e of events) expect(spool.operations.event(e.event_id)?.message_key).toBe(e.message_key);
+      expect(spool.operations.listDeliveries('pending', { destination: 'kafka:events', limit: 1000 })).toHaveLength(200);
       expect(commits).toBeGreaterThanOrEqual(1);
       expect(commits).toBeLessThan(200);
     });
@@ -116,9 +110,9 @@ describe('Spool', () => {
     it('tells onCommit listeners which destinations got new work', async () => {
       const spool = spoolAt();
       const seen: string[][] = [];
-      spool.onCommit((d) => seen.push([...d].sort()));
-      await spool.accept(report('m-1', 'Delivered'));
-      await spool.accept(report('m-2', 'Failed'));
+      spool.queue.onCommit((d) => seen.push([...d].sort()));
+      await spool.commits.accept(report('m-1', 'Delivered'));
+      await spool.commits.accept(report('m-2', 'Failed'));
       expect(seen).toEqual([['kafka:events'], ['kafka:events', 'kafka:failures', 'webhook:crm']]);
     });
   });
@@ -126,34 +120,34 @@ describe('Spool', () => {
   describe('duplicates', () => {
     it('answers a resend of the same callback (same message, status and status_time) inside the window with the first event id and stores nothing new', async () => {
       const spool = spoolAt({ dedupeWindowMs: 10 * 60_000 });
-      const first = await spool.accept(eventFrom(postSample()));
+      const first = await spool.commits.accept(eventFrom(postSample()));
       clock += 9 * 60_000;
       const again = eventFrom(postSample());
-      const second = await spool.accept(again);
+      const second = await spool.commits.accept(again);
 
       expect(second).toMatchObject({ duplicate: true, eventId: first.eventId });
       expect(second.route.destinations).toEqual([]);
-      expect(spool.event(again.event_id)).toBeNull();
-      expect(spool.listDeliveries(null)).toHaveLength(3);
+      expect(spool.operations.event(again.event_id)).toBeNull();
+      expect(spool.operations.listDeliveries(null)).toHaveLength(3);
     });
 
     it('accepts the same callback again once the dedupe window has passed', async () => {
       const spool = spoolAt({ dedupeWindowMs: 10 * 60_000 });
-      const first = await spool.accept(eventFrom(postSample()));
+      const first = await spool.commits.accept(eventFrom(postSample()));
       clock += 10 * 60_000 + 1;
       const later = eventFrom(postSample());
-      const second = await spool.accept(later);
+      const second = await spool.commits.accept(later);
 
       expect(second).toMatchObject({ duplicate: false, eventId: later.event_id });
       expect(second.eventId).not.toBe(first.eventId);
-      expect(spool.listDeliveries(null)).toHaveLength(6);
+      expect(spool.operations.listDeliveries(null)).toHaveLength(6);
     });
 
     it('treats a new status for the same message as a new report; a respelling of the same one is a resend', async () => {
       const spool = spoolAt();
-      const sent = await spool.accept(eventFrom(postSample({ status: 'Sent' })));
-      const delivered = await spool.accept(eventFrom(postSample({ status: 'Delivered' })));
-      const respelt = await spool.accept(eventFrom(postSample({ status: 'DELIVERED ' })));
+      const sent = await spool.commits.accept(eventFrom(postSample({ status: 'Sent' })));
+      const delivered = await spool.commits.accept(eventFrom(postSample({ status: 'Delivered' })));
+      const respelt = await spool.commits.accept(eventFrom(postSample({ status: 'DELIVERED ' })));
 
       expect(sent.duplicate).toBe(false);
       expect(delivered.duplicate).toBe(false);
@@ -163,8 +157,8 @@ describe('Spool', () => {
 
     it('is tracked per profile: the same callback on another profile is not a duplicate', async () => {
       const spool = spoolAt();
-      const a = await spool.accept(eventFrom(postSample(), 'default'));
-      const b = await spool.accept(eventFrom(postSample(), 'other'));
+      const a = await spool.commits.accept(eventFrom(postSample(), { profile: 'default' }));
+      const b = await spool.commits.accept(eventFrom(postSample(), { profile: 'other' }));
       expect(a.duplicate).toBe(false);
       expect(b.duplicate).toBe(false);
     });
@@ -173,32 +167,32 @@ describe('Spool', () => {
       const spool = spoolAt();
       const results = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          spool.accept(eventFrom(postSample({ id: 'campaign-1', message_id: `5f0c2a3e-6311-4c52-b23d-afe0a05fc336:${i + 1}`, status: 'Delivered' }))),
+          spool.commits.accept(eventFrom(postSample({ id: 'campaign-1', message_id: `5f0c2a3e-6311-4c52-b23d-afe0a05fc336:${i + 1}`, status: 'Delivered' }))),
         ),
       );
       expect(results.filter((r) => r.duplicate)).toEqual([]);
       expect(new Set(results.map((r) => r.eventId)).size).toBe(50);
-      expect(spool.listDeliveries('pending', { destination: 'kafka:events', limit: 100 })).toHaveLength(50);
+      expect(spool.operations.listDeliveries('pending', { destination: 'kafka:events', limit: 100 })).toHaveLength(50);
     });
 
     it('a later report of the same message and status at another status_time is new, not a resend', async () => {
       const spool = spoolAt();
-      const first = await spool.accept(eventFrom(postSample({ status: 'Sent' })));
-      const again = await spool.accept(eventFrom(postSample({ status: 'Sent', status_time: '2022-04-05 09:10:00+00:00' })));
+      const first = await spool.commits.accept(eventFrom(postSample({ status: 'Sent' })));
+      const again = await spool.commits.accept(eventFrom(postSample({ status: 'Sent', status_time: '2022-04-05 09:10:00+00:00' })));
       expect(first.duplicate).toBe(false);
       expect(again.duplicate).toBe(false);
     });
 
     it('keeps the lifecycle per message: a Delivered for one recipient never makes another recipient\'s Sent stale', async () => {
       const spool = spoolAt();
-      await spool.accept(eventFrom(postSample({ id: 'campaign-2', message_id: 'c2:1', status: 'Delivered' })));
-      const other = await spool.accept(eventFrom(postSample({ id: 'campaign-2', message_id: 'c2:2', status: 'Sent' })));
+      await spool.commits.accept(eventFrom(postSample({ id: 'campaign-2', message_id: 'c2:1', status: 'Delivered' })));
+      const other = await spool.commits.accept(eventFrom(postSample({ id: 'campaign-2', message_id: 'c2:2', status: 'Sent' })));
       expect(other.stale).toBe(false);
     });
 
     it('catches a duplicate arriving in the same group commit as the original', async () => {
       const spool = spoolAt();
-      const [a, b] = await Promise.all([spool.accept(eventFrom(postSample())), spool.accept(eventFrom(postSample()))]);
+      const [a, b] = await Promise.all([spool.commits.accept(eventFrom(postSample())), spool.commits.accept(eventFrom(postSample()))]);
       expect(a!.duplicate).toBe(false);
       expect(b).toMatchObject({ duplicate: true, eventId: a!.eventId });
     });
@@ -216,27 +210,27 @@ describe('Spool', () => {
 
     it('marks a Sent that arrives after Delivered as stale, stores it so, and keeps Delivered as the latest state', async () => {
       const spool = spoolAt();
-      const delivered = await spool.accept(report('m-ooo', 'Delivered'));
+      const delivered = await spool.commits.accept(report('m-ooo', 'Delivered'));
       const sent = report('m-ooo', 'Sent');
-      const late = await spool.accept(sent);
+      const late = await spool.commits.accept(sent);
 
       expect(delivered.stale).toBe(false);
       expect(late.stale).toBe(true);
-      expect(spool.event(sent.event_id)?.stale).toBe(true);
+      expect(spool.operations.event(sent.event_id)?.stale).toBe(true);
       expect(latestStatus('m-ooo')).toBe('Delivered');
 
-      const laterStill = await spool.accept(eventFrom(postSample({ message_id: 'm-ooo', status: 'Sent', status_time: '2022-04-05 08:57:00+00:00' })));
+      const laterStill = await spool.commits.accept(eventFrom(postSample({ message_id: 'm-ooo', status: 'Sent', status_time: '2022-04-05 08:57:00+00:00' })));
       expect(laterStill.stale).toBe(true);
       expect(latestStatus('m-ooo')).toBe('Delivered');
     });
 
     it('marks neither report stale when Sent comes before Delivered', async () => {
       const spool = spoolAt();
-      const sent = await spool.accept(report('m-io', 'Sent'));
-      const delivered = await spool.accept(report('m-io', 'Delivered'));
+      const sent = await spool.commits.accept(report('m-io', 'Sent'));
+      const delivered = await spool.commits.accept(report('m-io', 'Delivered'));
       expect(sent.stale).toBe(false);
       expect(delivered.stale).toBe(false);
-      expect(spool.event(delivered.eventId)?.stale).toBe(false);
+      expect(spool.operations.event(delivered.eventId)?.stale).toBe(false);
       expect(latestStatus('m-io')).toBe('Delivered');
     });
 
@@ -249,12 +243,12 @@ describe('Spool', () => {
           { name: 'all', to: ['kafka:events'] },
         ],
       });
-      const spool = new Spool({ path, now: () => clock }, (e) => matchRoutes(e, dropStale.table));
+      const spool = new Spool({ path, now: () => clock, plan: (e) => matchRoutes(e, dropStale.table) });
       open.push(spool);
-      await spool.accept(report('m-drop', 'Delivered'));
-      const late = await spool.accept(report('m-drop', 'Sent'));
+      await spool.commits.accept(report('m-drop', 'Delivered'));
+      const late = await spool.commits.accept(report('m-drop', 'Sent'));
       expect(late.route).toEqual({ destinations: [], rules: ['drop-stale'], fallback: false });
-      expect(spool.listDeliveries(null, { eventId: late.eventId })).toEqual([]);
+      expect(spool.operations.listDeliveries(null, { eventId: late.eventId })).toEqual([]);
     });
   });
 
@@ -264,7 +258,7 @@ describe('Spool', () => {
      * pending delivery of that message to that destination, in the same result and before it.
      */
     function expectMessageOrder(spool: Spool, destination: string, due: PendingDelivery[]): void {
-      const pending = spool.listDeliveries('pending', { destination, limit: 10_000 });
+      const pending = spool.operations.listDeliveries('pending', { destination, limit: 10_000 });
       due.forEach((d, i) => {
         const earlier = pending.filter((p) => p.message_key === d.messageKey && p.id < d.id).map((p) => p.id);
         const before = due.slice(0, i).map((x) => x.id);
@@ -274,80 +268,80 @@ describe('Spool', () => {
 
     it('never hands out a later delivery of a message to a destination while an earlier one is pending', async () => {
       const spool = spoolAt();
-      const a1 = await spool.accept(report('m-A', 'Sent'));
-      const a2 = await spool.accept(report('m-A', 'Delivered'));
-      const b1 = await spool.accept(report('m-B', 'Delivered'));
+      const a1 = await spool.commits.accept(report('m-A', 'Sent'));
+      const a2 = await spool.commits.accept(report('m-A', 'Delivered'));
+      const b1 = await spool.commits.accept(report('m-B', 'Delivered'));
 
-      const due = spool.due('kafka:events', 10);
+      const due = spool.queue.due('kafka:events', 10);
       expect(due[0]!.eventId).toBe(a1.eventId);
       expect(due.map((d) => d.eventId)).toContain(b1.eventId);
       expectMessageOrder(spool, 'kafka:events', due);
 
       // The first report of m-A waits for a retry: m-B still goes, the second report of m-A does not.
-      spool.markRetry(due[0]!.id, clock + 60_000, 'http_503', 'busy');
-      expect(spool.due('kafka:events', 10).map((d) => d.eventId)).toEqual([b1.eventId]);
-      expect(spool.due('kafka:events', 1).map((d) => d.eventId)).toEqual([b1.eventId]);
+      spool.queue.markRetry(due[0]!.id, clock + 60_000, 'http_503', 'busy');
+      expect(spool.queue.due('kafka:events', 10).map((d) => d.eventId)).toEqual([b1.eventId]);
+      expect(spool.queue.due('kafka:events', 1).map((d) => d.eventId)).toEqual([b1.eventId]);
 
       clock += 60_000;
-      const again = spool.due('kafka:events', 10);
+      const again = spool.queue.due('kafka:events', 10);
       expect(again[0]!.eventId).toBe(a1.eventId);
       expectMessageOrder(spool, 'kafka:events', again);
 
-      spool.markDone([again[0]!.id]);
-      expect(spool.due('kafka:events', 10).map((d) => d.eventId)).toEqual([a2.eventId, b1.eventId]);
+      spool.queue.markDone([again[0]!.id]);
+      expect(spool.queue.due('kafka:events', 10).map((d) => d.eventId)).toEqual([a2.eventId, b1.eventId]);
     });
 
     it('lets a dead letter stop blocking the later reports of its message', async () => {
       const spool = spoolAt();
-      await spool.accept(report('m-D', 'Sent'));
-      const d2 = await spool.accept(report('m-D', 'Delivered'));
-      const [first] = spool.due('kafka:events', 1);
-      spool.markRetry(first!.id, clock + 60_000, 'http_503', 'busy');
-      expect(spool.due('kafka:events', 10)).toEqual([]);
-      spool.markDead(first!.id, 'http_400', 'bad');
-      expect(spool.due('kafka:events', 10).map((d) => d.eventId)).toEqual([d2.eventId]);
+      await spool.commits.accept(report('m-D', 'Sent'));
+      const d2 = await spool.commits.accept(report('m-D', 'Delivered'));
+      const [first] = spool.queue.due('kafka:events', 1);
+      spool.queue.markRetry(first!.id, clock + 60_000, 'http_503', 'busy');
+      expect(spool.queue.due('kafka:events', 10)).toEqual([]);
+      spool.queue.markDead(first!.id, 'http_400', 'bad');
+      expect(spool.queue.due('kafka:events', 10).map((d) => d.eventId)).toEqual([d2.eventId]);
     });
 
     it('orders each destination on its own: a pending delivery to one does not hold back another', async () => {
       const spool = spoolAt();
-      const f1 = await spool.accept(report('m-F', 'Failed'));
-      const f2 = await spool.accept(report('m-F', 'Undelivered'));
-      const [crm] = spool.due('webhook:crm', 10);
-      spool.markRetry(crm!.id, clock + 60_000, 'timeout', 'timed out');
+      const f1 = await spool.commits.accept(report('m-F', 'Failed'));
+      const f2 = await spool.commits.accept(report('m-F', 'Undelivered'));
+      const [crm] = spool.queue.due('webhook:crm', 10);
+      spool.queue.markRetry(crm!.id, clock + 60_000, 'timeout', 'timed out');
 
-      expect(spool.due('webhook:crm', 10)).toEqual([]);
-      const failures = spool.due('kafka:failures', 10);
+      expect(spool.queue.due('webhook:crm', 10)).toEqual([]);
+      const failures = spool.queue.due('kafka:failures', 10);
       expect(failures[0]!.eventId).toBe(f1.eventId);
       expectMessageOrder(spool, 'kafka:failures', failures);
-      spool.markDone([failures[0]!.id]);
-      expect(spool.due('kafka:failures', 10).map((d) => d.eventId)).toEqual([f2.eventId]);
+      spool.queue.markDone([failures[0]!.id]);
+      expect(spool.queue.due('kafka:failures', 10).map((d) => d.eventId)).toEqual([f2.eventId]);
     });
 
     it('reports when the next pending delivery falls due', async () => {
       const spool = spoolAt();
-      expect(spool.nextDueAt('kafka:events')).toBeNull();
-      await spool.accept(report('m-n', 'Delivered'));
-      const [d] = spool.due('kafka:events', 1);
-      spool.markRetry(d!.id, clock + 5_000, 'kafka_unavailable', 'down');
-      expect(spool.nextDueAt('kafka:events')).toBe(clock + 5_000);
+      expect(spool.queue.nextDueAt('kafka:events')).toBeNull();
+      await spool.commits.accept(report('m-n', 'Delivered'));
+      const [d] = spool.queue.due('kafka:events', 1);
+      spool.queue.markRetry(d!.id, clock + 5_000, 'kafka_unavailable', 'down');
+      expect(spool.queue.nextDueAt('kafka:events')).toBe(clock + 5_000);
     });
   });
 
   describe('delivery outcomes, replay and backfill', () => {
     it('records done, retry and dead outcomes with attempts, codes and errors', async () => {
       const spool = spoolAt();
-      await spool.accept(eventFrom(postSample()));
-      const byDest = (dest: string) => spool.listDeliveries(null, { destination: dest })[0]!;
+      await spool.commits.accept(eventFrom(postSample()));
+      const byDest = (dest: string) => spool.operations.listDeliveries(null, { destination: dest })[0]!;
 
-      spool.markDone([byDest('kafka:events').id]);
-      spool.markRetry(byDest('kafka:failures').id, clock + 1_000, 'http_503', 'POST answered 503');
-      spool.markDead(byDest('webhook:crm').id, 'http_400', 'POST answered 400 (permanent)');
+      spool.queue.markDone([byDest('kafka:events').id]);
+      spool.queue.markRetry(byDest('kafka:failures').id, clock + 1_000, 'http_503', 'POST answered 503');
+      spool.queue.markDead(byDest('webhook:crm').id, 'http_400', 'POST answered 400 (permanent)');
 
       expect(byDest('kafka:events')).toMatchObject({ state: 'done', attempts: 1, last_code: null });
       expect(byDest('kafka:failures')).toMatchObject({ state: 'pending', attempts: 1, next_at: clock + 1_000, last_code: 'http_503' });
       expect(byDest('webhook:crm')).toMatchObject({ state: 'dead', attempts: 1, last_code: 'http_400', last_error: 'POST answered 400 (permanent)' });
-      expect(spool.listDeliveries('dead').map((d) => d.destination)).toEqual(['webhook:crm']);
-      expect(spool.counts()).toEqual([
+      expect(spool.operations.listDeliveries('dead').map((d) => d.destination)).toEqual(['webhook:crm']);
+      expect(spool.operations.counts()).toEqual([
         { destination: 'kafka:events', state: 'done', n: 1 },
         { destination: 'kafka:failures', state: 'pending', n: 1 },
         { destination: 'webhook:crm', state: 'dead', n: 1 },
@@ -356,69 +350,69 @@ describe('Spool', () => {
 
     it('does not change a delivery that is no longer pending', async () => {
       const spool = spoolAt();
-      await spool.accept(report('m-once', 'Delivered'));
-      const [d] = spool.due('kafka:events', 1);
-      spool.markDead(d!.id, 'http_400', 'bad');
-      spool.markDone([d!.id]);
-      spool.markRetry(d!.id, clock, 'timeout', 'late');
-      expect(spool.listDeliveries(null)[0]).toMatchObject({ state: 'dead', attempts: 1, last_code: 'http_400' });
+      await spool.commits.accept(report('m-once', 'Delivered'));
+      const [d] = spool.queue.due('kafka:events', 1);
+      spool.queue.markDead(d!.id, 'http_400', 'bad');
+      spool.queue.markDone([d!.id]);
+      spool.queue.markRetry(d!.id, clock, 'timeout', 'late');
+      expect(spool.operations.listDeliveries(null)[0]).toMatchObject({ state: 'dead', attempts: 1, last_code: 'http_400' });
     });
 
     it('replays dead letters back to pending with fresh attempts, matching the filter only', async () => {
       const spool = spoolAt();
-      await spool.accept(eventFrom(postSample()));
-      for (const d of spool.listDeliveries('pending')) {
-        spool.markRetry(d.id, clock, 'http_500', 'boom');
-        spool.markDead(d.id, d.destination === 'webhook:crm' ? 'http_400' : 'timeout', 'gave up');
+      await spool.commits.accept(eventFrom(postSample()));
+      for (const d of spool.operations.listDeliveries('pending')) {
+        spool.queue.markRetry(d.id, clock, 'http_500', 'boom');
+        spool.queue.markDead(d.id, d.destination === 'webhook:crm' ? 'http_400' : 'timeout', 'gave up');
       }
       const notified: string[][] = [];
-      spool.onCommit((d) => notified.push([...d]));
+      spool.queue.onCommit((d) => notified.push([...d]));
 
-      expect(spool.replay({ code: 'http_400' })).toBe(1);
-      const crm = spool.listDeliveries(null, { destination: 'webhook:crm' })[0]!;
+      expect(spool.operations.replay({ code: 'http_400' })).toBe(1);
+      const crm = spool.operations.listDeliveries(null, { destination: 'webhook:crm' })[0]!;
       expect(crm).toMatchObject({ state: 'pending', attempts: 0 });
-      expect(spool.due('webhook:crm', 10)).toHaveLength(1);
-      expect(spool.listDeliveries('dead').map((d) => d.destination).sort()).toEqual(['kafka:events', 'kafka:failures']);
+      expect(spool.queue.due('webhook:crm', 10)).toHaveLength(1);
+      expect(spool.operations.listDeliveries('dead').map((d) => d.destination).sort()).toEqual(['kafka:events', 'kafka:failures']);
       expect(notified).toEqual([['webhook:crm']]);
     });
 
     it("replays delivered ('done') deliveries when asked for that state", async () => {
       const spool = spoolAt();
-      const { eventId } = await spool.accept(report('m-done', 'Delivered'));
-      spool.markDone(spool.due('kafka:events', 10).map((d) => d.id));
+      const { eventId } = await spool.commits.accept(report('m-done', 'Delivered'));
+      spool.queue.markDone(spool.queue.due('kafka:events', 10).map((d) => d.id));
 
-      expect(spool.replay({ eventId })).toBe(0);
-      expect(spool.replay({ eventId }, 'done')).toBe(1);
-      expect(spool.listDeliveries(null, { eventId })[0]).toMatchObject({ state: 'pending', attempts: 0 });
+      expect(spool.operations.replay({ eventId })).toBe(0);
+      expect(spool.operations.replay({ eventId }, 'done')).toBe(1);
+      expect(spool.operations.listDeliveries(null, { eventId })[0]).toMatchObject({ state: 'pending', attempts: 0 });
     });
 
     it('replays only the listed ids; an empty id list replays nothing', async () => {
       const spool = spoolAt();
-      await spool.accept(eventFrom(postSample()));
-      for (const d of spool.listDeliveries('pending')) spool.markDead(d.id, 'http_400', 'bad');
-      const [one] = spool.listDeliveries('dead', { destination: 'webhook:crm' });
+      await spool.commits.accept(eventFrom(postSample()));
+      for (const d of spool.operations.listDeliveries('pending')) spool.queue.markDead(d.id, 'http_400', 'bad');
+      const [one] = spool.operations.listDeliveries('dead', { destination: 'webhook:crm' });
 
-      expect(spool.replay({ ids: [one!.id] })).toBe(1);
+      expect(spool.operations.replay({ ids: [one!.id] })).toBe(1);
       // An empty selection selects nothing: it must not widen into "every dead letter".
-      expect(spool.replay({ ids: [] })).toBe(0);
-      expect(spool.listDeliveries('dead')).toHaveLength(2);
+      expect(spool.operations.replay({ ids: [] })).toBe(0);
+      expect(spool.operations.listDeliveries('dead')).toHaveLength(2);
     });
 
     it('backfills a new destination with the stored events it has not had, once', async () => {
       const spool = spoolAt();
-      const a = await spool.accept(report('m-bf1', 'Delivered'));
-      const b = await spool.accept(report('m-bf2', 'Failed'));
+      const a = await spool.commits.accept(report('m-bf1', 'Delivered'));
+      const b = await spool.commits.accept(report('m-bf2', 'Failed'));
       const notified: string[][] = [];
-      spool.onCommit((d) => notified.push([...d]));
+      spool.queue.onCommit((d) => notified.push([...d]));
 
-      expect(spool.backfill('webhook:audit')).toBe(2);
-      expect(spool.backfill('webhook:audit')).toBe(0);
-      const audit = spool.listDeliveries('pending', { destination: 'webhook:audit' });
+      expect(spool.operations.backfill('webhook:audit')).toBe(2);
+      expect(spool.operations.backfill('webhook:audit')).toBe(0);
+      const audit = spool.operations.listDeliveries('pending', { destination: 'webhook:audit' });
       expect(audit.map((d) => d.event_id).sort()).toEqual([a.eventId, b.eventId].sort());
       expect(audit.map((d) => d.message_key).sort()).toEqual(['m-bf1', 'm-bf2']);
       // m-bf2 already went to webhook:crm: nothing to add there.
-      expect(spool.backfill('webhook:crm')).toBe(1);
-      expect(spool.backfill('webhook:other', { messageKey: 'm-bf2' })).toBe(1);
+      expect(spool.operations.backfill('webhook:crm')).toBe(1);
+      expect(spool.operations.backfill('webhook:other', { messageKey: 'm-bf2' })).toBe(1);
       expect(notified).toEqual([['webhook:audit'], ['webhook:crm'], ['webhook:other']]);
     });
   });
@@ -426,25 +420,25 @@ describe('Spool', () => {
   describe('retention', () => {
     it('purges old events that have nothing pending, keeps pending ones, and expires dedupe keys', async () => {
       const spool = spoolAt({ retentionMs: 7 * DAY, dedupeWindowMs: 10 * 60_000 });
-      const done = await spool.accept(report('m-old-done', 'Delivered', 'cb-done'));
-      const dead = await spool.accept(report('m-old-dead', 'Delivered', 'cb-dead'));
-      const waiting = await spool.accept(report('m-old-pending', 'Delivered', 'cb-pending'));
-      const [dDone] = spool.listDeliveries('pending', { eventId: done.eventId });
-      const [dDead] = spool.listDeliveries('pending', { eventId: dead.eventId });
-      spool.markDone([dDone!.id]);
-      spool.markDead(dDead!.id, 'http_400', 'bad');
-      spool.recordRejected({ profile: 'default', statusCode: 400, reason: 'old', contentType: null, body: 'x' });
+      const done = await spool.commits.accept(report('m-old-done', 'Delivered', 'cb-done'));
+      const dead = await spool.commits.accept(report('m-old-dead', 'Delivered', 'cb-dead'));
+      const waiting = await spool.commits.accept(report('m-old-pending', 'Delivered', 'cb-pending'));
+      const [dDone] = spool.operations.listDeliveries('pending', { eventId: done.eventId });
+      const [dDead] = spool.operations.listDeliveries('pending', { eventId: dead.eventId });
+      spool.queue.markDone([dDone!.id]);
+      spool.queue.markDead(dDead!.id, 'http_400', 'bad');
+      spool.rejected.record({ profile: 'default', statusCode: 400, reason: 'old', contentType: null, body: 'x' });
 
       clock += 7 * DAY + 1;
-      const fresh = await spool.accept(report('m-new', 'Delivered', 'cb-new'));
-      expect(spool.purge()).toBe(2);
+      const fresh = await spool.commits.accept(report('m-new', 'Delivered', 'cb-new'));
+      expect(spool.operations.purge()).toBe(2);
 
-      expect(spool.event(done.eventId)).toBeNull();
-      expect(spool.event(dead.eventId)).toBeNull();
-      expect(spool.event(waiting.eventId)).not.toBeNull();
-      expect(spool.event(fresh.eventId)).not.toBeNull();
-      expect(spool.listDeliveries(null).map((d) => d.event_id).sort()).toEqual([waiting.eventId, fresh.eventId].sort());
-      expect(spool.listRejected()).toEqual([]);
+      expect(spool.operations.event(done.eventId)).toBeNull();
+      expect(spool.operations.event(dead.eventId)).toBeNull();
+      expect(spool.operations.event(waiting.eventId)).not.toBeNull();
+      expect(spool.operations.event(fresh.eventId)).not.toBeNull();
+      expect(spool.operations.listDeliveries(null).map((d) => d.event_id).sort()).toEqual([waiting.eventId, fresh.eventId].sort());
+      expect(spool.rejected.list()).toEqual([]);
 
       const db = new Database(path, { readonly: true });
       try {
@@ -457,41 +451,41 @@ describe('Spool', () => {
 
     it('forgets the out-of-order state of purged messages but not of kept ones', async () => {
       const spool = spoolAt({ retentionMs: DAY });
-      const delivered = await spool.accept(report('m-purged', 'Delivered'));
-      spool.markDone(spool.due('kafka:events', 10).map((d) => d.id));
+      const delivered = await spool.commits.accept(report('m-purged', 'Delivered'));
+      spool.queue.markDone(spool.queue.due('kafka:events', 10).map((d) => d.id));
       clock += DAY + 1;
-      spool.purge();
-      expect(spool.event(delivered.eventId)).toBeNull();
+      spool.operations.purge();
+      expect(spool.operations.event(delivered.eventId)).toBeNull();
       // With the message gone, a late Sent has nothing to be compared with.
-      expect((await spool.accept(report('m-purged', 'Sent'))).stale).toBe(false);
+      expect((await spool.commits.accept(report('m-purged', 'Sent'))).stale).toBe(false);
     });
   });
 
   describe('rejected callbacks', () => {
     it('keeps the payload, reason and content type of a refused callback, newest first', () => {
       const spool = spoolAt();
-      spool.recordRejected({ profile: 'default', statusCode: 400, reason: 'status: is missing', contentType: 'application/json', body: '{"id":"x"}' });
-      spool.recordRejected({ profile: 'other', statusCode: 400, reason: 'status: is missing', contentType: null, body: '', method: 'GET', query: 'id=1' });
+      spool.rejected.record({ profile: 'default', statusCode: 400, reason: 'status: is missing', contentType: 'application/json', body: '{"id":"x"}' });
+      spool.rejected.record({ profile: 'other', statusCode: 400, reason: 'status: is missing', contentType: null, body: '', method: 'GET', query: 'id=1' });
 
-      const rows = spool.listRejected();
+      const rows = spool.rejected.list();
       const kept = { replayed_event_id: null };
       expect(rows.map(({ id: _id, ...r }) => r)).toEqual([
         { received_at: clock, profile: 'other', status_code: 400, reason: 'status: is missing', content_type: null, body: '', method: 'GET', query: 'id=1', ...kept },
         { received_at: clock, profile: 'default', status_code: 400, reason: 'status: is missing', content_type: 'application/json', body: '{"id":"x"}', method: null, query: null, ...kept },
       ]);
-      expect(spool.listRejected({ limit: 1 })).toHaveLength(1);
-      expect(spool.listRejected({ profile: 'default' }).map((r) => r.body)).toEqual(['{"id":"x"}']);
+      expect(spool.rejected.list({ limit: 1 })).toHaveLength(1);
+      expect(spool.rejected.list({ profile: 'default' }).map((r) => r.body)).toEqual(['{"id":"x"}']);
     });
 
     it('lists only payloads not re-ingested yet when asked, oldest first', () => {
       const spool = spoolAt();
-      spool.recordRejected({ profile: 'p', statusCode: 400, reason: 'r', contentType: null, body: 'a' });
-      spool.recordRejected({ profile: 'p', statusCode: 400, reason: 'r', contentType: null, body: 'b' });
-      spool.recordRejected({ profile: 'p', statusCode: 400, reason: 'r', contentType: null, body: 'c' });
-      const [, b] = spool.listRejected({ oldestFirst: true });
-      spool.markRejectedReplayed(b!.id, 'evt-1');
-      expect(spool.listRejected({ pending: true, oldestFirst: true }).map((r) => r.body)).toEqual(['a', 'c']);
-      expect(spool.listRejected({ ids: [b!.id] })[0]!.replayed_event_id).toBe('evt-1');
+      spool.rejected.record({ profile: 'p', statusCode: 400, reason: 'r', contentType: null, body: 'a' });
+      spool.rejected.record({ profile: 'p', statusCode: 400, reason: 'r', contentType: null, body: 'b' });
+      spool.rejected.record({ profile: 'p', statusCode: 400, reason: 'r', contentType: null, body: 'c' });
+      const [, b] = spool.rejected.list({ oldestFirst: true });
+      spool.rejected.markReplayed(b!.id, 'evt-1');
+      expect(spool.rejected.list({ pending: true, oldestFirst: true }).map((r) => r.body)).toEqual(['a', 'c']);
+      expect(spool.rejected.list({ ids: [b!.id] })[0]!.replayed_event_id).toBe('evt-1');
     });
   });
 
@@ -509,11 +503,11 @@ describe('Spool', () => {
       old.close();
 
       const spool = spoolAt();
-      expect(spool.listRejected()).toEqual([
+      expect(spool.rejected.list()).toEqual([
         { id: 1, received_at: 5, profile: 'default', status_code: 400, reason: 'why', content_type: null, body: '{}', method: null, query: null, replayed_event_id: null },
       ]);
-      await spool.accept(report('m-2', 'Sent'));
-      expect(spool.interimSince('default', clock + 1, 10).map((r) => r.messageKey)).toEqual(['m-2']);
+      await spool.commits.accept(report('m-2', 'Sent'));
+      expect(spool.operations.interimSince('default', clock + 1, 10).map((r) => r.messageKey)).toEqual(['m-2']);
     });
   });
 
@@ -523,51 +517,59 @@ describe('Spool', () => {
      * spool's own connection is switched to query_only: SQLite then refuses every write with
      * SQLITE_READONLY, exactly as it does for a read-only file or mount.
      */
+    const dbs = new Map<Spool, SpoolDb>();
+    /** A spool on a database the test holds: the seam to switch its connection read-only. */
+    function spoolWithDb(): Spool {
+      const db = openSpoolDb(path);
+      const spool = spoolAt({ db });
+      dbs.set(spool, db);
+      return spool;
+    }
     function makeReadOnly(spool: Spool, on = true): void {
-      (spool as unknown as { db: Database.Database }).db.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
+      dbs.get(spool)!.pragma(`query_only = ${on ? 'ON' : 'OFF'}`);
     }
 
     it('rejects accept() with StoreUnavailableError, records why, and reports itself not writable', async () => {
-      const spool = spoolAt();
-      expect(spool.writable()).toBe(true);
+      const spool = spoolWithDb();
+      expect(spool.commits.writable()).toBe(true);
       makeReadOnly(spool);
       const event = eventFrom(postSample());
 
-      const err = await spool.accept(event).catch((e: unknown) => e);
+      const err = await spool.commits.accept(event).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreUnavailableError);
       expect((err as StoreUnavailableError).retriable).toBe(true);
-      expect(spool.lastCommitError).toMatch(/readonly/);
-      expect(spool.writable()).toBe(false);
-      expect(spool.event(event.event_id)).toBeNull();
+      expect(spool.commits.lastError).toMatch(/readonly/);
+      expect(spool.commits.writable()).toBe(false);
+      expect(spool.operations.event(event.event_id)).toBeNull();
     });
 
     it('fails every request of the batch and recovers on the next successful commit', async () => {
-      const spool = spoolAt();
+      const spool = spoolWithDb();
       makeReadOnly(spool);
-      const outcomes = await Promise.allSettled([spool.accept(report('m-r1', 'Delivered')), spool.accept(report('m-r2', 'Delivered'))]);
+      const outcomes = await Promise.allSettled([spool.commits.accept(report('m-r1', 'Delivered')), spool.commits.accept(report('m-r2', 'Delivered'))]);
       expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
 
       makeReadOnly(spool, false);
-      const ok = await spool.accept(report('m-r3', 'Delivered'));
+      const ok = await spool.commits.accept(report('m-r3', 'Delivered'));
       expect(ok.duplicate).toBe(false);
-      expect(spool.lastCommitError).toBeNull();
-      expect(spool.writable()).toBe(true);
+      expect(spool.commits.lastError).toBeNull();
+      expect(spool.commits.writable()).toBe(true);
     });
 
     it('reports itself writable again once the disk recovers, with no traffic needed', async () => {
-      const spool = spoolAt();
+      const spool = spoolWithDb();
       makeReadOnly(spool);
-      await spool.accept(report('m-q1', 'Delivered')).catch(() => undefined);
-      expect(spool.writable()).toBe(false);
+      await spool.commits.accept(report('m-q1', 'Delivered')).catch(() => undefined);
+      expect(spool.commits.writable()).toBe(false);
       makeReadOnly(spool, false);
-      expect(spool.writable()).toBe(true);
-      expect(spool.lastCommitError).toBeNull();
+      expect(spool.commits.writable()).toBe(true);
+      expect(spool.commits.lastError).toBeNull();
     });
 
     it('swallows a failure to record a rejected payload (a 4xx must not become a 5xx)', () => {
-      const spool = spoolAt();
+      const spool = spoolWithDb();
       makeReadOnly(spool);
-      expect(() => spool.recordRejected({ profile: 'default', statusCode: 400, reason: 'x', contentType: null, body: 'x' })).not.toThrow();
+      expect(() => spool.rejected.record({ profile: 'default', statusCode: 400, reason: 'x', contentType: null, body: 'x' })).not.toThrow();
     });
   });
 });

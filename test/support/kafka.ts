@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { sleep, waitFor } from '../../src/testing/wait.js';
 
 export function kafkaBrokers(): string[] {
   const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
@@ -89,17 +90,4 @@ export function broker(action: 'stop' | 'start'): void {
   execFileSync('bash', [script, action], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 180_000 });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls until `check` is truthy or the timeout passes; returns the last value. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last = await check();
-  while (!last && Date.now() < until) {
-    await sleep(everyMs);
-    last = await check();
-  }
-  return last;
-}
+export { sleep, waitFor };

@@ -1,7 +1,10 @@
 /**
  * The one retry policy every destination shares: exponential backoff with full jitter, a cap
  * on attempts and on age, Retry-After honoured. Destinations may override any field.
+ * Shared vocabulary: the config compiler resolves it, destinations report in its terms
+ * (`HttpStatusError`), the dispatcher decides with it. So it sits below all three.
  */
+import { z } from 'zod';
 import { RouterError, RetriableError } from '../errors.js';
 
 export interface RetryPolicyOptions {
@@ -27,6 +30,45 @@ export const DEFAULT_RETRY_POLICY: RetryPolicyOptions = {
   retryStatuses: [408, 429, '5xx'],
 };
 
+/** The zod schema of a policy or of a destination's overrides in routes.config.ts: any subset of the fields. */
+export const retryOverridesSchema = z
+  .object({
+    initialDelayMs: z.number().int().nonnegative(),
+    maxDelayMs: z.number().int().nonnegative(),
+    multiplier: z.number().min(1),
+    maxAttempts: z.number().int().min(1),
+    maxAgeMs: z.number().int().positive(),
+    retryStatuses: z.array(z.union([z.number().int().min(100).max(599), z.literal('5xx')])),
+  })
+  .partial()
+  .strict();
+
+/**
+ * A peer answered a non-2xx HTTP status. The destination only reports it: whether the status
+ * is worth another try is the policy's call (`retryStatuses`, which each destination may
+ * override), made by `decideRetry`. `retriable` says what the default policy would do.
+ * @example new HttpStatusError('POST https://crm.example/sms answered 503', 503, 2_000)
+ */
+export class HttpStatusError extends RouterError {
+  constructor(
+    message: string,
+    readonly status: number,
+    /** The peer's Retry-After, in ms. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message, { code: `http_${status}`, retriable: isRetriableStatus(DEFAULT_RETRY_POLICY, status) });
+  }
+}
+
+/**
+ * The wait a failure asked for (a Retry-After), if any.
+ * @example retryAfterOf(new RetriableError('busy', 'http_429', { retryAfterMs: 1_000 })) === 1_000
+ */
+export function retryAfterOf(error: unknown): number | undefined {
+  return error instanceof RetriableError || error instanceof HttpStatusError ? error.retryAfterMs : undefined;
+}
+
+/** @example resolvePolicy(config.retry, topic.retry).maxAttempts */
 export function resolvePolicy(...layers: (Partial<RetryPolicyOptions> | undefined)[]): RetryPolicyOptions {
   return Object.assign({}, DEFAULT_RETRY_POLICY, ...layers.filter(Boolean));
 }
@@ -53,10 +95,11 @@ export function decideRetry(
   s: { attempts: number; firstAt: number; now: number; error: unknown },
   random: () => number = Math.random,
 ): RetryDecision {
-  const retriable = s.error instanceof RouterError ? s.error.retriable : true;
+  const retriable =
+    s.error instanceof HttpStatusError ? isRetriableStatus(policy, s.error.status) : s.error instanceof RouterError ? s.error.retriable : true;
   if (!retriable) return { retry: false, reason: 'permanent' };
   if (s.attempts >= policy.maxAttempts) return { retry: false, reason: 'max_attempts' };
-  const hinted = s.error instanceof RetriableError ? s.error.retryAfterMs : undefined;
+  const hinted = retryAfterOf(s.error);
   const wait = hinted !== undefined ? hinted : backoffMs(policy, s.attempts, random);
   const at = s.now + wait;
   if (at - s.firstAt > policy.maxAgeMs) return { retry: false, reason: 'max_age' };

@@ -3,13 +3,10 @@
  * status many ways ("Not Sent", "NOT-SENT", "NotSent"), so every comparison goes through
  * `statusKey`, which drops case, spaces, hyphens and underscores.
  */
+import type { StatusClass, TraceGroup } from '@kaleyra-callback-router/delivery-events';
 
-export const STATUS_CLASSES = ['delivered', 'undelivered', 'failed', 'rejected', 'pending', 'unknown'] as const;
-export type StatusClass = (typeof STATUS_CLASSES)[number];
-
-/** The group Kaleyra's own status_trace table files a detail code under. */
-export const TRACE_GROUPS = ['not_sent', 'undelivered', 'failed', 'delivered', 'pending', 'other'] as const;
-export type TraceGroup = (typeof TRACE_GROUPS)[number];
+// The class and group names are the event contract's, so the package owns the lists.
+export { STATUS_CLASSES, TRACE_GROUPS, type StatusClass, type TraceGroup } from '@kaleyra-callback-router/delivery-events';
 
 /**
  * "NOT-SENT", "Not Sent" and "not_sent" all become "notsent".

@@ -3,12 +3,15 @@ import { DestinationGoneError, NonRetriableError, RetriableError, StoreUnavailab
 import {
   DEFAULT_RETRY_POLICY,
   backoffMs,
+  HttpStatusError,
   decideRetry,
   isRetriableStatus,
   parseRetryAfter,
   resolvePolicy,
+  retryAfterOf,
+  retryOverridesSchema,
   type RetryPolicyOptions,
-} from './retry.js';
+} from './policy.js';
 
 /** Small numbers so each case is easy to check by hand. */
 const POLICY: RetryPolicyOptions = resolvePolicy({
@@ -164,6 +167,51 @@ describe('decideRetry', () => {
       const error = new RetriableError('503', 'http_503', { retryAfterMs: 60_000 });
       expect(decideRetry(POLICY, { attempts: 1, firstAt: T0, now: T0, error })).toEqual({ retry: false, reason: 'max_age' });
     });
+  });
+});
+
+describe('decideRetry on an HTTP status a destination reported (HttpStatusError)', () => {
+  it.each([
+    [503, true],
+    [429, true],
+    [408, true],
+    [400, false],
+    [404, false],
+  ])('with the default statuses, %i is retried: %s', (status, retried) => {
+    const error = new HttpStatusError(`answered ${status}`, status);
+    expect(decideRetry(POLICY, { attempts: 1, firstAt: T0, now: T0, error }, always(0)).retry).toBe(retried);
+    expect(error.code).toBe(`http_${status}`);
+  });
+
+  it("follows the destination's own retryStatuses, not the default", () => {
+    const policy = resolvePolicy(POLICY, { retryStatuses: [409] });
+    const at = (status: number) => decideRetry(policy, { attempts: 1, firstAt: T0, now: T0, error: new HttpStatusError('x', status) }, always(0));
+    expect(at(409)).toEqual({ retry: true, at: T0 });
+    expect(at(503)).toEqual({ retry: false, reason: 'permanent' });
+  });
+
+  it('waits exactly the Retry-After the peer sent', () => {
+    const error = new HttpStatusError('answered 503', 503, 1_500);
+    expect(decideRetry(POLICY, { attempts: 1, firstAt: T0, now: T0, error }, always(0.99))).toEqual({ retry: true, at: T0 + 1_500 });
+  });
+});
+
+describe('retryAfterOf', () => {
+  it('reads the hint of a RetriableError or an HttpStatusError, and nothing else', () => {
+    expect(retryAfterOf(new RetriableError('busy', 'http_429', { retryAfterMs: 1_000 }))).toBe(1_000);
+    expect(retryAfterOf(new HttpStatusError('busy', 503, 2_000))).toBe(2_000);
+    expect(retryAfterOf(new HttpStatusError('busy', 503))).toBeUndefined();
+    expect(retryAfterOf(new NonRetriableError('bad', 'http_400'))).toBeUndefined();
+    expect(retryAfterOf(new Error('x'))).toBeUndefined();
+  });
+});
+
+describe('retryOverridesSchema', () => {
+  it('accepts any subset of the fields and refuses unknown ones', () => {
+    expect(retryOverridesSchema.parse({ maxAttempts: 3 })).toEqual({ maxAttempts: 3 });
+    expect(retryOverridesSchema.safeParse({ maxAttempt: 3 }).success).toBe(false);
+    expect(retryOverridesSchema.safeParse({ retryStatuses: [503, '5xx'] }).success).toBe(true);
+    expect(retryOverridesSchema.safeParse({ retryStatuses: ['4xx'] }).success).toBe(false);
   });
 });
 

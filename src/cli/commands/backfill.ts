@@ -1,0 +1,27 @@
+/** `kcr backfill`: stored events sent to a destination they did not go to (a new webhook, a new topic). */
+import { backfillRequest } from '../../ops/operations.js';
+import type { Command } from '../command.js';
+import { OPTIONS, deliveries } from './options.js';
+
+export const backfill: Command = {
+  name: 'backfill',
+  summary: 'send stored events (within retention) to a destination they did not go to',
+  details: 'The destination must be one the routes config declares.',
+  options: [
+    { flag: 'to', type: 'string', value: 'REF', field: 'destination', help: 'the destination to send them to (required)' },
+    OPTIONS.event,
+    OPTIONS.messageKey,
+    OPTIONS.since,
+    OPTIONS.until,
+    { ...OPTIONS.limit, help: 'at most N events, oldest first (1 to 1000)' },
+    OPTIONS.config,
+  ],
+  async run({ input, values }, ctx) {
+    // The arguments are checked before the config is loaded: a typo costs no import.
+    const request = backfillRequest(input);
+    const config = await ctx.loadConfig(values.config as string | undefined);
+    const { added } = ctx.operations(config).backfill(request);
+    ctx.out(`${deliveries(added)} to ${request.destination} queued`);
+    return 0;
+  },
+};

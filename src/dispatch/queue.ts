@@ -1,0 +1,35 @@
+/**
+ * What the dispatcher needs of the durable store, and nothing more: the deliveries that are
+ * due, and a place to write down what became of them. The store implements it; tests can
+ * hand in a small fake.
+ */
+import type { DeliveryItem } from '../destinations/types.js';
+
+/** A delivery waiting in the queue for one destination. */
+export interface QueuedDelivery extends DeliveryItem {
+  id: number;
+  /** Attempts that failed so far. */
+  attempts: number;
+  /** When the event was accepted (ms epoch): the retry policy's maxAgeMs counts from here. */
+  firstAt: number;
+}
+
+export interface DeliveryQueue {
+  /**
+   * Up to `limit` deliveries due now for the destination, oldest first; never one whose
+   * earlier report of the same message waits for a retry.
+   */
+  due(destination: string, limit: number): QueuedDelivery[];
+  /** When the destination's next pending delivery falls due (ms epoch), or null. */
+  nextDueAt(destination: string): number | null;
+  markDone(ids: readonly number[]): void;
+  markRetry(id: number, at: number, code: string, error: string): void;
+  markDead(id: number, code: string, error: string): void;
+  /** Destinations switched off (a webhook that answered 410), with why. */
+  disabledDestinations(): ReadonlyMap<string, { reason: string }>;
+  disableDestination(destination: string, reason: string): void;
+  /** Destinations with pending deliveries, configured or not. */
+  pendingDestinations(): string[];
+  /** Calls `listener` with the destinations that got new work after each commit; returns the unsubscribe. */
+  onCommit(listener: (destinations: ReadonlySet<string>) => void): () => void;
+}

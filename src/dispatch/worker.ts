@@ -1,0 +1,213 @@
+/**
+ * One destination's worker: takes due deliveries from the queue in batches, hands them to the
+ * destination, and decides (alone) what each outcome means: done, retry later, dead letter,
+ * or the destination disabled. Holds the destination's circuit breaker.
+ */
+import type { DeliveryOutcome, Destination } from '../destinations/types.js';
+import { DestinationGoneError, RouterError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { redactText } from '../redact.js';
+import { backoffMs, decideRetry, retryAfterOf, type RetryPolicyOptions } from '../retry/policy.js';
+import { CircuitBreaker, type BreakerStatus } from './breaker.js';
+import type { DeliveryQueue, QueuedDelivery } from './queue.js';
+import { sleep } from '../sleep.js';
+
+export interface WorkerDeps {
+  queue: DeliveryQueue;
+  logger: Logger;
+  metrics: Metrics;
+  /** How often an idle worker looks for work it was not told about (replays from the CLI). */
+  pollMs: number;
+  /** Consecutive failed batches that open the circuit. */
+  breakerThreshold: number;
+  random?: () => number;
+}
+
+/** A destination that broke its contract (fewer outcomes than items): treat the rest as failed. */
+const NO_OUTCOME: DeliveryOutcome = { kind: 'failed', error: new RouterError('the destination gave no outcome for this delivery', { code: 'no_outcome', retriable: true }) };
+
+export class Worker {
+  private busy = false;
+  private again = false;
+  private lingering = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private current: Promise<void> | null = null;
+  private readonly abort = new AbortController();
+  private readonly breaker: CircuitBreaker;
+  private readonly ref: string;
+
+  constructor(
+    private readonly dest: Destination,
+    private readonly policy: RetryPolicyOptions,
+    private readonly deps: WorkerDeps,
+  ) {
+    this.ref = dest.ref;
+    this.breaker = new CircuitBreaker({
+      threshold: deps.breakerThreshold,
+      cooldownMs: (failures) => Math.max(policy.initialDelayMs, backoffMs(policy, failures, deps.random)),
+    });
+  }
+
+  status(): BreakerStatus & { busy: boolean } {
+    return { ...this.breaker.status(), busy: this.busy };
+  }
+
+  /** New work arrived: start after the destination's linger, so concurrent events share a batch. */
+  nudge(): void {
+    if (this.dest.lingerMs <= 0 || this.busy) return this.wake();
+    if (this.lingering) return;
+    this.lingering = true;
+    setTimeout(() => {
+      this.lingering = false;
+      this.wake();
+    }, this.dest.lingerMs).unref();
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.busy = true;
+    this.current = this.run().finally(() => {
+      this.busy = false;
+      this.current = null;
+    });
+  }
+
+  private schedule(at: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delay = Math.max(0, Math.min(at - Date.now(), this.deps.pollMs));
+    this.timer = setTimeout(() => this.wake(), delay);
+    this.timer.unref();
+  }
+
+  private async run(): Promise<void> {
+    const { queue } = this.deps;
+    try {
+      for (;;) {
+        this.again = false;
+        if (this.stopped) return;
+        const now = Date.now();
+        if (now < this.breaker.pausedUntil) return this.schedule(this.breaker.pausedUntil);
+        const disabled = queue.disabledDestinations().get(this.ref);
+        const batch = queue.due(this.ref, this.breaker.batchSize(this.dest.maxBatch));
+        if (batch.length === 0) {
+          if (this.again) continue;
+          return this.schedule(queue.nextDueAt(this.ref) ?? now + this.deps.pollMs);
+        }
+        if (disabled) {
+          for (const d of batch) this.dead(d, 'destination_disabled', `destination disabled: ${disabled.reason}`);
+          continue;
+        }
+        this.deps.metrics.inc('dispatch_batches_total', { destination: this.ref });
+        const outcomes = await this.dest.deliver(batch, this.abort.signal);
+        if (this.stopped && this.abort.signal.aborted) return;
+        // A batch that moved nothing (all skipped: a destination breaking its contract) must not spin.
+        if (!this.settle(batch, outcomes)) return this.schedule(Date.now() + this.deps.pollMs);
+      }
+    } catch (err) {
+      // The queue itself failed (disk); try again after a pause rather than spin.
+      this.deps.logger.error('dispatcher error', { destination: this.ref, error: redactText(errorMessage(err)) });
+      this.schedule(Date.now() + this.deps.pollMs);
+    }
+  }
+
+  /** Writes down what became of each delivery of a batch, then tells the breaker; false when nothing was. */
+  private settle(batch: readonly QueuedDelivery[], outcomes: readonly DeliveryOutcome[]): boolean {
+    const now = Date.now();
+    const done: number[] = [];
+    let failed = 0;
+    let hinted = 0;
+    batch.forEach((d, i) => {
+      const o = outcomes[i] ?? NO_OUTCOME;
+      switch (o.kind) {
+        case 'delivered':
+          done.push(d.id);
+          return;
+        case 'skipped':
+          return;
+        case 'failed':
+          failed++;
+          hinted = Math.max(hinted, this.failed(d, o.error, now));
+          return;
+        default:
+          return assertNever(o);
+      }
+    });
+    if (done.length > 0) {
+      this.deps.queue.markDone(done);
+      this.deps.metrics.inc('deliveries_total', { destination: this.ref, outcome: 'done' }, done.length);
+      this.breaker.succeeded();
+    } else if (failed > 0) {
+      this.breaker.failed(now, hinted);
+    }
+    return done.length + failed > 0;
+  }
+
+  /**
+   * The decision for one failed delivery: disable the destination (410 Gone), retry later, or
+   * dead-letter. Returns the wait the peer asked for when it is retried (0: none).
+   */
+  private failed(d: QueuedDelivery, err: RouterError, now: number): number {
+    const { queue, metrics, logger } = this.deps;
+    // Destinations already keep secrets out of their messages; this catches one that does not.
+    const message = redactText(err.message);
+    if (err instanceof DestinationGoneError) {
+      queue.disableDestination(this.ref, message);
+      metrics.inc('destinations_disabled_total', { destination: this.ref });
+      logger.error('destination disabled: it answered 410 Gone', { destination: this.ref, error: message });
+      this.dead(d, err.code, message);
+      return 0;
+    }
+    const decision = decideRetry(this.policy, { attempts: d.attempts + 1, firstAt: d.firstAt, now, error: err }, this.deps.random);
+    if (!decision.retry) {
+      this.dead(d, err.code, `${message} (${decision.reason})`);
+      return 0;
+    }
+    queue.markRetry(d.id, decision.at, err.code, message);
+    metrics.inc('deliveries_total', { destination: this.ref, outcome: 'retry' });
+    logger.warn('delivery failed; will retry', { destination: this.ref, event_id: d.eventId, code: err.code, error: message, retry_at: new Date(decision.at).toISOString() });
+    return retryAfterOf(err) ?? 0;
+  }
+
+  private dead(d: QueuedDelivery, code: string, text: string): void {
+    const message = redactText(text);
+    this.deps.queue.markDead(d.id, code, message);
+    this.deps.metrics.inc('deliveries_total', { destination: this.ref, outcome: 'dead' });
+    this.deps.logger.error('delivery dead-lettered', { destination: this.ref, event_id: d.eventId, code, error: message });
+  }
+
+  /** Resolves when nothing is due for this destination (or at the deadline). */
+  async drain(deadline: number): Promise<void> {
+    while (Date.now() < deadline && !this.stopped) {
+      if (this.current) {
+        await Promise.race([this.current, sleep(Math.max(0, deadline - Date.now()), { unref: true })]);
+        continue;
+      }
+      const paused = Date.now() < this.breaker.pausedUntil;
+      const disabled = this.deps.queue.disabledDestinations().has(this.ref);
+      if (paused || disabled || this.deps.queue.due(this.ref, 1).length === 0) return;
+      this.wake();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    await this.current?.catch(() => undefined);
+  }
+}
+
+/** The compiler's check that every outcome kind is handled above. */
+function assertNever(x: never): never {
+  throw new Error(`unhandled delivery outcome: ${JSON.stringify(x)}`);
+}
+

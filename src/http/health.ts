@@ -1,0 +1,53 @@
+/** Liveness, readiness and the Prometheus metrics: what an orchestrator and a scraper ask. */
+import { Hono } from 'hono';
+
+/** What readiness asks of the store's commits (the spool's `commits` is one). */
+export interface CommitHealth {
+  /** Whether a commit can succeed now (it tries one). */
+  writable(): boolean;
+  /** Why the last commit failed, or null. */
+  readonly lastError: string | null;
+}
+
+/** Destinations turned off (a webhook answered 410), with when and why (the spool's `queue`). */
+export interface DisabledDestinations {
+  disabledDestinations(): ReadonlyMap<string, { disabledAt: number; reason: string }>;
+}
+
+/** The per-destination circuits (the dispatcher is one). */
+export interface DeliveryStatus {
+  status(): Record<string, unknown>;
+}
+
+export interface HealthDeps {
+  commits: CommitHealth;
+  destinations: DisabledDestinations;
+  metrics: { render(): string };
+  dispatcher?: DeliveryStatus;
+  /** False while shutting down: /readyz answers 503. */
+  accepting?: () => boolean;
+}
+
+/**
+ * GET /healthz, /readyz and /metrics. Ready means accepting and able to commit: a callback
+ * answered 200 must be on disk, so a store that cannot commit makes the router unready.
+ * @example app.route('/', healthRoutes({ commits: spool.commits, destinations: spool.queue, metrics, dispatcher }))
+ */
+export function healthRoutes({ commits, destinations, metrics, dispatcher, accepting }: HealthDeps): Hono {
+  const health = new Hono();
+  health.get('/healthz', (c) => c.json({ status: 'ok' }));
+  health.get('/readyz', (c) => {
+    const open = accepting?.() ?? true;
+    const storeOk = commits.writable();
+    const body = {
+      status: open && storeOk ? 'ready' : 'unavailable',
+      accepting: open,
+      store: storeOk ? 'ok' : `cannot commit: ${commits.lastError ?? 'not writable'}`,
+      destinations: dispatcher?.status() ?? {},
+      disabled_destinations: Object.fromEntries(destinations.disabledDestinations()),
+    };
+    return c.json(body, open && storeOk ? 200 : 503);
+  });
+  health.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  return health;
+}

@@ -1,0 +1,173 @@
+/**
+ * The durable hand-off. An accepted event and its routing plan (one delivery per destination)
+ * are committed to SQLite before the caller gets its 2xx. Concurrent requests share one
+ * transaction (group commit), so durability costs one disk flush per batch, not per request.
+ */
+import type { AcceptDecision } from '../accept/accept.js';
+import { StoreUnavailableError, errorMessage } from '../errors.js';
+import type { DeliveryEvent } from '../event.js';
+import type { RouteMatch } from '../route/match.js';
+import type { SpoolDb } from './db.js';
+import type { WorkNotifier } from './types.js';
+
+export interface AcceptResult {
+  eventId: string;
+  /** The same callback was accepted before; nothing new was stored. */
+  duplicate: boolean;
+  stale: boolean;
+  route: RouteMatch;
+}
+
+export interface GroupCommitOptions {
+  /** The accept step for one event, run inside the commit's transaction. */
+  decide: (event: DeliveryEvent) => AcceptDecision;
+  now: () => number;
+  /** Under load, how long a commit waits for more requests to join it; default 2 ms. */
+  commitDelayMs?: number;
+}
+
+interface Waiting {
+  event: DeliveryEvent;
+  /** The event's JSON, made before the commit so the transaction only writes. */
+  body: string;
+  resolve: (r: AcceptResult) => void;
+  reject: (e: unknown) => void;
+}
+
+const NO_ROUTE: RouteMatch = { destinations: [], rules: [], fallback: false };
+
+/** SQLite errors that say the store cannot write at all, as opposed to this one row. */
+const STORE_FAILURES = /^SQLITE_(READONLY|FULL|IOERR|CANTOPEN|BUSY|LOCKED|NOMEM|CORRUPT|NOTADB|PROTOCOL|PERM)/;
+function isStoreFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && STORE_FAILURES.test(code);
+}
+
+export class GroupCommit {
+  /** Group-commit figures for /metrics: commits, events in them, time spent committing. */
+  readonly stats = { commits: 0, events: 0, ms: 0 };
+  /** The last commit's failure, cleared by the next success; readiness shows it. */
+  lastError: string | null = null;
+  private waiting: Waiting[] = [];
+  private flushScheduled = false;
+  private lastFlushAt = 0;
+  private readonly commitDelayMs: number;
+  private readonly stmt;
+  private readonly commitBatch: (batch: Waiting[]) => (AcceptResult | Error)[];
+
+  constructor(
+    db: SpoolDb,
+    private readonly notifier: WorkNotifier,
+    private readonly opts: GroupCommitOptions,
+  ) {
+    this.commitDelayMs = opts.commitDelayMs ?? 2;
+    this.stmt = {
+      eventPut: db.prepare(
+        'INSERT INTO events (event_id, message_key, type, profile, status_class, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      deliveryPut: db.prepare(
+        `INSERT INTO deliveries (event_seq, destination, message_key, state, first_at, next_at, updated_at)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
+      ),
+      probe: db.prepare('INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)'),
+    };
+    // Each event in its own savepoint: one event that cannot be stored fails alone, never the
+    // callbacks that happen to share its group commit.
+    const storeOne = db.transaction((w: Waiting) => this.store(w.event, w.body));
+    this.commitBatch = db.transaction((batch: Waiting[]) =>
+      batch.map((w) => {
+        try {
+          return storeOne(w);
+        } catch (err) {
+          // The store itself failing (read-only, full, I/O) is everyone's problem: fail the batch.
+          if (isStoreFailure(err)) throw err;
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
+  }
+
+  /**
+   * Stores the event and its deliveries; resolves once the commit is on disk.
+   * Rejects with StoreUnavailableError when the store cannot commit.
+   */
+  accept(event: DeliveryEvent): Promise<AcceptResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ event, body: JSON.stringify(event), resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // Under load (a commit just happened) wait a moment so concurrent requests share the
+        // next disk flush (Postgres' commit_delay); when idle, commit at once.
+        if (this.opts.now() - this.lastFlushAt < this.commitDelayMs * 4) setTimeout(() => this.flush(), this.commitDelayMs);
+        else setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    this.lastFlushAt = this.opts.now();
+    const batch = this.waiting;
+    this.waiting = [];
+    if (batch.length === 0) return;
+    let results: (AcceptResult | Error)[];
+    try {
+      const started = performance.now();
+      results = this.commitBatch(batch);
+      this.stats.ms += performance.now() - started;
+      this.stats.commits++;
+      this.stats.events += batch.length;
+      this.lastError = null;
+    } catch (err) {
+      this.lastError = errorMessage(err);
+      const failure = new StoreUnavailableError(`the spool could not commit: ${this.lastError}`, err);
+      for (const w of batch) w.reject(failure);
+      return;
+    }
+    const touched = new Set<string>();
+    batch.forEach((w, i) => {
+      const r = results[i]!;
+      if (r instanceof Error) {
+        w.reject(new StoreUnavailableError(`the spool could not store this event: ${errorMessage(r)}`, r));
+        return;
+      }
+      if (!r.duplicate) for (const d of r.route.destinations) touched.add(d);
+      w.resolve(r);
+    });
+    this.notifier.notify(touched);
+  }
+
+  /** One event, inside the batch transaction: the accept step, then the rows it decided. */
+  private store(event: DeliveryEvent, body: string): AcceptResult {
+    const decision = this.opts.decide(event);
+    if (decision.duplicate) return { eventId: decision.eventId, duplicate: true, stale: false, route: NO_ROUTE };
+    const { event: stored, stale, route } = decision;
+    const now = this.opts.now();
+    const seq = this.stmt.eventPut.run(
+      stored.event_id,
+      stored.message_key,
+      stored.type,
+      stored.profile,
+      stored.status_class,
+      now,
+      stored === event ? body : JSON.stringify(stored),
+    ).lastInsertRowid;
+    for (const d of route.destinations) this.stmt.deliveryPut.run(seq, d, stored.message_key, now, now, now);
+    return { eventId: stored.event_id, duplicate: false, stale, route };
+  }
+
+  /**
+   * Can the store commit right now? Used by readiness. It commits a one-row write for real, so
+   * readiness recovers as soon as the disk does, even while no traffic arrives to prove it.
+   */
+  writable(): boolean {
+    try {
+      this.stmt.probe.run(this.opts.now());
+      this.lastError = null;
+      return true;
+    } catch (err) {
+      this.lastError = errorMessage(err);
+      return false;
+    }
+  }
+}

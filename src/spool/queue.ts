@@ -1,0 +1,97 @@
+/**
+ * The delivery queue over the spool: what is due for a destination, its outcomes marked, and
+ * destinations switched off by the far end. What the dispatcher works from.
+ */
+import type { SpoolDb } from './db.js';
+import type { PendingDelivery, WorkListener, WorkNotifier } from './types.js';
+
+export class SpoolQueue {
+  private readonly stmt;
+  private readonly markDoneAll: (ids: readonly number[], now: number) => void;
+
+  constructor(
+    db: SpoolDb,
+    private readonly notifier: WorkNotifier,
+    private readonly now: () => number,
+  ) {
+    this.stmt = {
+      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string }>(
+        `SELECT d.id, e.event_id, d.message_key, e.type, d.attempts, d.first_at, e.body
+           FROM deliveries d INDEXED BY deliveries_queue JOIN events e ON e.seq = d.event_seq
+          WHERE d.destination = @dest AND d.state = 'pending' AND d.next_at <= @now
+            AND NOT EXISTS (SELECT 1 FROM deliveries p
+                             WHERE p.destination = d.destination AND p.message_key = d.message_key
+                               AND p.state = 'pending' AND p.id < d.id AND p.next_at > @now)
+          ORDER BY d.id LIMIT @limit`,
+      ),
+      nextDue: db.prepare<[string], { at: number | null }>("SELECT MIN(next_at) AS at FROM deliveries WHERE destination = ? AND state = 'pending'"),
+      done: db.prepare(
+        "UPDATE deliveries SET state = 'done', attempts = attempts + 1, updated_at = ?, last_code = NULL, last_error = NULL WHERE id = ? AND state = 'pending'",
+      ),
+      retry: db.prepare(
+        "UPDATE deliveries SET attempts = attempts + 1, next_at = ?, updated_at = ?, last_code = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+      ),
+      dead: db.prepare(
+        "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, updated_at = ?, last_code = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+      ),
+      pendingDestinations: db.prepare<[], { destination: string }>("SELECT DISTINCT destination FROM deliveries WHERE state = 'pending'"),
+      disable: db.prepare('INSERT OR REPLACE INTO destination_state (destination, disabled_at, reason) VALUES (?, ?, ?)'),
+      enable: db.prepare('DELETE FROM destination_state WHERE destination = ?'),
+      disabled: db.prepare<[], { destination: string; disabled_at: number; reason: string }>('SELECT * FROM destination_state'),
+    };
+    this.markDoneAll = db.transaction((ids: readonly number[], now: number) => {
+      for (const id of ids) this.stmt.done.run(now, id);
+    });
+  }
+
+  /** Called with the destinations that got new work (commits, replays, backfills, enables). */
+  onCommit(listener: WorkListener): () => void {
+    return this.notifier.on(listener);
+  }
+
+  /**
+   * Due deliveries for one destination, oldest first, skipping any whose message has an
+   * earlier delivery to the same destination waiting for a retry (per-message order). Earlier
+   * due ones come in the same batch, before it: a destination keeps batch order per message.
+   */
+  due(destination: string, limit: number): PendingDelivery[] {
+    return this.stmt.due
+      .all({ dest: destination, now: this.now(), limit })
+      .map((r) => ({ id: r.id, eventId: r.event_id, messageKey: r.message_key, type: r.type, attempts: r.attempts, firstAt: r.first_at, body: r.body }));
+  }
+
+  /** When the destination's next pending delivery falls due (ms epoch), or null. */
+  nextDueAt(destination: string): number | null {
+    return this.stmt.nextDue.get(destination)?.at ?? null;
+  }
+
+  markDone(ids: readonly number[]): void {
+    this.markDoneAll(ids, this.now());
+  }
+
+  markRetry(id: number, at: number, code: string, error: string): void {
+    this.stmt.retry.run(at, this.now(), code, error.slice(0, 2000), id);
+  }
+
+  markDead(id: number, code: string, error: string): void {
+    this.stmt.dead.run(this.now(), code, error.slice(0, 2000), id);
+  }
+
+  pendingDestinations(): string[] {
+    return this.stmt.pendingDestinations.all().map((r) => r.destination);
+  }
+
+  disableDestination(destination: string, reason: string): void {
+    this.stmt.disable.run(destination, this.now(), reason);
+  }
+
+  enableDestination(destination: string): boolean {
+    const n = this.stmt.enable.run(destination).changes;
+    if (n > 0) this.notifier.notify([destination]);
+    return n > 0;
+  }
+
+  disabledDestinations(): Map<string, { disabledAt: number; reason: string }> {
+    return new Map(this.stmt.disabled.all().map((r) => [r.destination, { disabledAt: r.disabled_at, reason: r.reason }]));
+  }
+}
