@@ -4,6 +4,7 @@
  * standard field, which dotted path of the parsed body holds it.
  */
 import { z } from 'zod';
+import { newFields, setField } from './budget.js';
 
 /** The 22 fields of the provider's POST sample, in its order. */
 export const STANDARD_FIELDS = [
@@ -105,12 +106,11 @@ export function applyFieldMap(fields: Record<string, unknown>, map: FieldMap): R
     if (path !== undefined) taken.push([field, resolvePath(fields, path)]);
   }
   if (taken.length === 0) return fields;
-  // A null-prototype copy: a field named "__proto__" stays an ordinary own property.
-  const out: Record<string, unknown> = Object.create(null);
-  for (const key of Object.keys(fields)) out[key] = fields[key];
+  const out = newFields();
+  for (const key of Object.keys(fields)) setField(out, key, fields[key]);
   for (const [field, value] of taken) {
     if (value === undefined) delete out[field];
-    else out[field] = value;
+    else setField(out, field, value);
   }
   return out;
 }

@@ -1,8 +1,8 @@
 /**
  * Turns a callback request into its fields (query, JSON, XML, key=value text, form), bounded by
- * PARSE_LIMITS and built of null-prototype objects. Nothing here judges the fields themselves.
+ * PARSE_LIMITS; every key, however it is named, becomes an own field. Nothing here judges the fields.
  */
-import { BodyRefused, Budget, PARSE_LIMITS, UNLIMITED, invalid, newFields, type Fields, type ParseLimits } from './budget.js';
+import { BodyRefused, Budget, PARSE_LIMITS, UNLIMITED, invalid, newFields, setField, type Fields, type ParseLimits } from './budget.js';
 import { applyFieldMap, type FieldMap } from './field-map.js';
 import { readXml } from './xml.js';
 
@@ -24,7 +24,7 @@ function readForm(search: string, budget: Budget): Record<string, string> {
   const out = newFields() as Record<string, string>;
   for (const [k, v] of new URLSearchParams(search)) {
     budget.entry(k);
-    if (!Object.hasOwn(out, k)) out[k] = v;
+    if (!Object.hasOwn(out, k)) setField(out, k, v);
   }
   return out;
 }
@@ -126,7 +126,7 @@ function readText(text: string, budget: Budget): Fields | null {
     const key = eq < 0 ? '' : line.slice(0, eq).trim();
     if (key === '') return null;
     budget.entry(key);
-    if (!Object.hasOwn(out, key)) out[key] = line.slice(eq + 1);
+    if (!Object.hasOwn(out, key)) setField(out, key, line.slice(eq + 1));
   }
   return out;
 }
@@ -151,8 +151,8 @@ function readJson(text: string, budget: Budget, alternatives = ''): Fields {
 
 /**
  * One walk over a parsed JSON value, with its own stack: JSON.parse takes any depth, but the
- * recursion of whatever reads the value next (JSON.stringify, zod) does not. Objects get a null
- * prototype on the way, like every other reader's; JSON.parse already made "__proto__" own.
+ * recursion of whatever reads the value next (JSON.stringify, zod) does not. JSON.parse already
+ * makes every key, "__proto__" included, an own data property.
  */
 function checkJson(root: Fields, budget: Budget): void {
   const stack: [object, number][] = [[root, 1]];
@@ -168,7 +168,6 @@ function checkJson(root: Fields, budget: Budget): void {
       }
       continue;
     }
-    Object.setPrototypeOf(value, null);
     for (const key of Object.keys(value)) {
       budget.entry(key);
       const item = (value as Fields)[key];

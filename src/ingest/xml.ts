@@ -4,7 +4,7 @@
  * references are decoded.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { invalid, newFields, type Budget, type Fields } from './budget.js';
+import { invalid, newFields, setField, type Budget, type Fields } from './budget.js';
 
 
 /**
@@ -173,7 +173,7 @@ export function readXml(text: string, budget: Budget): Fields {
     const [node, name, target, depth] = stack.pop()!;
     for (const [attr, value] of attributesOf(node)) {
       budget.entry(attr);
-      if (!Object.hasOwn(target, attr)) target[attr] = decodeXmlText(value);
+      if (!Object.hasOwn(target, attr)) setField(target, attr, decodeXmlText(value));
     }
     const children = childrenOf(node, name);
     for (const child of children) {
@@ -185,10 +185,10 @@ export function readXml(text: string, budget: Budget): Fields {
       if (hasStructure(child, childName)) {
         budget.level(depth + 1);
         const nested = newFields();
-        target[key] = nested;
+        setField(target, key, nested);
         stack.push([child, childName, nested, depth + 1]);
       } else {
-        target[key] = textOf(childrenOf(child, childName));
+        setField(target, key, textOf(childrenOf(child, childName)));
       }
     }
     const own = textOf(children);
