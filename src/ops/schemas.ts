@@ -26,8 +26,8 @@ const ids = () =>
     .array(z.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive'), { error: 'must be a list of delivery ids' })
     .max(MAX_IDS, `at most ${MAX_IDS} ids per request; send them in batches`);
 
-/** Which dead letters to list (newest first; 100 unless `limit` says). */
-export const ListDeadLettersInput = z.strictObject({
+/** The fields that select deliveries, shared by listing and replaying them. */
+const deliverySelection = {
   destination: text().optional(),
   event_id: text().optional(),
   message_key: text().optional(),
@@ -35,19 +35,16 @@ export const ListDeadLettersInput = z.strictObject({
   since: datetime().optional(),
   until: datetime().optional(),
   limit: limit().optional(),
-});
+};
+
+/** Which dead letters to list (newest first; 100 unless `limit` says). */
+export const ListDeadLettersInput = z.strictObject(deliverySelection);
 export type ListDeadLettersInput = z.output<typeof ListDeadLettersInput>;
 
 /** Which dead (or, with `state: "done"`, delivered) deliveries to queue again. */
 export const ReplayInput = z.strictObject({
   ids: ids().optional(),
-  destination: text().optional(),
-  event_id: text().optional(),
-  message_key: text().optional(),
-  code: text().optional(),
-  since: datetime().optional(),
-  until: datetime().optional(),
-  limit: limit().optional(),
+  ...deliverySelection,
   state: z.enum(['dead', 'done']).optional(),
   all: z.boolean().optional(),
 });
@@ -67,22 +64,22 @@ export const BackfillInput = z.strictObject(
 );
 export type BackfillInput = z.output<typeof BackfillInput>;
 
-/** Which refused payloads to list (newest first; 50 unless `limit` says). */
-export const ListRejectedInput = z.strictObject({
+/** The fields that select refused payloads, shared by listing and re-ingesting them. */
+const rejectedSelection = {
   profile: text().optional(),
   since: datetime().optional(),
   until: datetime().optional(),
   limit: limit().optional(),
-});
+};
+
+/** Which refused payloads to list (newest first; 50 unless `limit` says). */
+export const ListRejectedInput = z.strictObject(rejectedSelection);
 export type ListRejectedInput = z.output<typeof ListRejectedInput>;
 
 /** Which refused payloads to take in again, as if they had just arrived. */
 export const ReingestInput = z.strictObject({
   ids: ids().optional(),
-  profile: text().optional(),
-  since: datetime().optional(),
-  until: datetime().optional(),
-  limit: limit().optional(),
+  ...rejectedSelection,
   all: z.boolean().optional(),
 });
 export type ReingestInput = z.output<typeof ReingestInput>;

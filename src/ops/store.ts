@@ -3,37 +3,20 @@
  * grouped as the spool groups them (a Spool is one), and the plain records they hand back.
  */
 
-export type DeliveryState = 'pending' | 'done' | 'dead';
+import type { DeliveryFilter, DeliveryRecord, RejectedFilter, RejectedRecord } from '../spool/types.js';
+import type { ReingestSummary } from '../ingest/intake.js';
 
+export type { ReingestSummary };
 /** A delivery as listed (a dead letter): its event, destination, attempts and last error. */
-export interface DeliveryRow {
-  id: number;
-  event_id: string;
-  destination: string;
-  message_key: string;
-  state: DeliveryState;
-  attempts: number;
-  first_at: number;
-  next_at: number;
-  updated_at: number;
-  last_code: string | null;
-  last_error: string | null;
-}
-
+export type DeliveryRow = DeliveryRecord;
 /** Which deliveries to list or replay; times are ms epoch. None set means all. */
-export interface DeliverySelection {
-  ids?: number[];
-  destination?: string;
-  eventId?: string;
-  messageKey?: string;
-  code?: string;
-  since?: number;
-  until?: number;
-  limit?: number;
-}
-
+export type DeliverySelection = DeliveryFilter;
 /** Which stored events to backfill a destination with. */
-export type EventSelection = Pick<DeliverySelection, 'eventId' | 'messageKey' | 'since' | 'until' | 'limit'>;
+export type EventSelection = Pick<DeliveryFilter, 'eventId' | 'messageKey' | 'since' | 'until' | 'limit'>;
+/** A refused payload as kept, with how it came and what it became once re-ingested. */
+export type RejectedRow = RejectedRecord;
+/** Which refused payloads to list or re-ingest; times are ms epoch. */
+export type RejectedSelection = Pick<RejectedFilter, 'ids' | 'profile' | 'since' | 'until' | 'limit'>;
 
 export interface DeliveryCount {
   destination: string;
@@ -44,29 +27,6 @@ export interface DeliveryCount {
 export interface DisabledDestination {
   disabledAt: number;
   reason: string;
-}
-
-/** A refused payload as kept, with how it came and what it became once re-ingested. */
-export interface RejectedRow {
-  id: number;
-  received_at: number;
-  profile: string;
-  status_code: number;
-  reason: string;
-  content_type: string | null;
-  body: string;
-  method: string | null;
-  query: string | null;
-  replayed_event_id: string | null;
-}
-
-/** Which refused payloads to list or re-ingest; times are ms epoch. */
-export interface RejectedSelection {
-  ids?: number[];
-  profile?: string;
-  since?: number;
-  until?: number;
-  limit?: number;
 }
 
 /** The parts of the store the operations use (a Spool is one). */
@@ -84,14 +44,6 @@ export interface OperationsStore {
   rejected: {
     list(f: RejectedSelection): RejectedRow[];
   };
-}
-
-/** What a re-ingest reports: how many were looked at, taken, taken as resends, still refused. */
-export interface ReingestSummary {
-  considered: number;
-  accepted: number;
-  duplicates: number;
-  refused: { id: number; error: string; message: string }[];
 }
 
 /** Takes refused payloads in again, as if they had just arrived (an Intake is one). */
