@@ -2,14 +2,17 @@ import { describe, expect, it } from 'vitest';
 import type { DeliveryEvent } from '../event.js';
 import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
-import { acceptEvent, resendKey, type AcceptState } from './accept.js';
+import { acceptEvent, eventIdOf, resendKey, type AcceptState } from './accept.js';
 
 /** The accept step's memory, in a Map: the step is pure but for what it is given. */
-function memoryState(): AcceptState & { ranks: Map<string, number> } {
+function memoryState(): AcceptState & { ranks: Map<string, number>; stored: Set<string> } {
   const resends = new Map<string, { eventId: string; at: number }>();
   const ranks = new Map<string, number>();
+  const stored = new Set<string>();
   return {
     ranks,
+    stored,
+    hasEvent: (id) => stored.has(id),
     resendOf: (key, since) => {
       const r = resends.get(key);
       return r && r.at >= since ? r.eventId : null;
@@ -43,6 +46,27 @@ describe('acceptEvent', () => {
     expect(acceptEvent(report({ message_id: 'm:1' }), state, opts)).toEqual({ duplicate: true, eventId: first.event_id });
     clock += 60_001;
     expect(acceptEvent(report({ message_id: 'm:1' }), state, opts)).toMatchObject({ duplicate: false });
+  });
+
+  it('past the window, a report whose event is still kept is still a resend: its id is made from the report', () => {
+    const state = memoryState();
+    const first = report({ message_id: 'm:9' });
+    const firstId = eventIdOf(first);
+    acceptEvent({ ...first, event_id: firstId }, state, opts);
+    state.stored.add(firstId);
+    clock += 60_001;
+    const again = report({ message_id: 'm:9' });
+    expect(eventIdOf(again)).toBe(firstId);
+    expect(acceptEvent({ ...again, event_id: eventIdOf(again) }, state, opts)).toEqual({ duplicate: true, eventId: firstId });
+  });
+
+  it('makes the same event id from the same report, and different ids from different reports', () => {
+    const a = report({ message_id: 'm:10', status: 'Delivered' });
+    expect(eventIdOf(a)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(eventIdOf(report({ message_id: 'm:10', status: 'DELIVERED' }))).toBe(eventIdOf(a));
+    expect(eventIdOf(report({ message_id: 'm:11', status: 'Delivered' }))).not.toBe(eventIdOf(a));
+    expect(eventIdOf(report({ message_id: 'm:10', status: 'Delivered', status_time: '2022-04-05 09:00:00+00:00' }))).not.toBe(eventIdOf(a));
+    expect(eventIdOf({ ...a, type: 'sms.final_missing' })).not.toBe(eventIdOf(a));
   });
 
   it('fifty recipients of one send request (one id, one status, one time) are fifty reports', () => {

@@ -5,6 +5,7 @@
  * callbacks in one group commit see each other.
  */
 import { statusKey, statusRank } from '../vocabulary/status.js';
+import { uuidFromName } from '../enrich/ids.js';
 import type { DeliveryEvent } from '../event.js';
 import type { RouteMatch } from '../route/match.js';
 
@@ -12,6 +13,8 @@ import type { RouteMatch } from '../route/match.js';
 export interface AcceptState {
   /** The event id a resend key was first accepted as, if seen at or after `since`. */
   resendOf(key: string, since: number): string | null;
+  /** Whether an event with this id is still kept (retention), whatever the window. */
+  hasEvent(eventId: string): boolean;
   rememberResend(key: string, eventId: string, at: number): void;
   /** The rank of the furthest status seen for the message, or null. */
   rankOf(messageKey: string): number | null;
@@ -44,6 +47,15 @@ export function resendKey(event: DeliveryEvent): string {
 }
 
 /**
+ * The event id of a report: made from what makes it a resend, so the same report gets the same
+ * id (and the same `webhook-id`) however often Kaleyra sends it and whichever process takes it.
+ * @example eventIdOf(event) === eventIdOf({ ...event, received_at: later }) // true
+ */
+export function eventIdOf(event: DeliveryEvent): string {
+  return uuidFromName(resendKey(event));
+}
+
+/**
  * Decides one event: a resend (answered with the first event id), or a new report with its
  * stale flag and routing plan. Records what it decided in `state`.
  * @example acceptEvent(event, state, { plan: (e) => matchRoutes(e, table), dedupeWindowMs: 600_000, now: Date.now })
@@ -53,6 +65,8 @@ export function acceptEvent(event: DeliveryEvent, state: AcceptState, opts: Acce
   const key = resendKey(event);
   const first = state.resendOf(key, now - opts.dedupeWindowMs);
   if (first !== null) return { duplicate: true, eventId: first };
+  // Past the window, an event id made from the same report is still the same report.
+  if (state.hasEvent(event.event_id)) return { duplicate: true, eventId: event.event_id };
   state.rememberResend(key, event.event_id, now);
 
   const rank = statusRank(event.status_class, event.status_final);

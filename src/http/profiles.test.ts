@@ -72,6 +72,23 @@ describe('callback profiles over HTTP', () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
 
+  describe('event ids made from the report', () => {
+    it('two routers given the same callback make the same event id (the webhook-id), and a resend past the window is still the same event', async () => {
+      const other = new Spool({ path: join(dir, 'other.db'), dedupeWindowMs: 1, plan: (e) => matchRoutes(e, config.table) });
+      const replica = createApp({ config, spool: other, logger: silentLogger, metrics: new Metrics() });
+      const body = JSON.stringify(postSample({ message_id: 'same:1' }));
+      const send = (a: typeof app) => a.request('/callbacks/default', { method: 'POST', headers: JSON_HEADERS, body });
+      const here = await accepted(send(app));
+      const there = await accepted(send(replica));
+      expect(there.event_id).toBe(here.event_id);
+      await new Promise((r) => setTimeout(r, 5));
+      // Past the 1 ms window: the event is still kept, so it is still a resend, with the same id.
+      expect(await accepted(send(replica))).toMatchObject({ duplicate: true, event_id: there.event_id });
+      expect(other.operations.listDeliveries('pending')).toHaveLength(1);
+      other.close();
+    });
+  });
+
   describe('methods', () => {
     it('takes PUT with a JSON body and DELETE with the query string, like POST and GET', async () => {
       const put = await eventOf(app.request('/callbacks/default', { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify(postSample({ message_id: 'm-put:1' })) }));

@@ -4,7 +4,7 @@
  * so every event is made the same way whichever door it came through.
  */
 import { enrichEvent } from '../enrich/enrich.js';
-import { uuidv7 } from '../enrich/ids.js';
+import { eventIdOf } from '../accept/accept.js';
 import { StoreUnavailableError, errorMessage } from '../errors.js';
 import { EVENT_TYPE_PREFIX, type DeliveryEvent } from '../event.js';
 import type { Logger } from '../log.js';
@@ -74,11 +74,12 @@ export class Intake {
     if (!read.ok) return read;
     const event = enrichEvent(read.callback, read.raw, {
       profile: profile.name,
-      eventId: uuidv7(receivedAt.getTime()),
+      eventId: '',
       receivedAt,
       sentTimeZone: profile.config.sentTimeZone ?? this.deps.sentTimeZone ?? null,
       rawQuery: read.rawQuery,
     });
+    event.event_id = eventIdOf(event);
     return this.store(event);
   }
 
@@ -151,9 +152,8 @@ export class Intake {
         for (const { last } of due) {
           if (!last) continue;
           const receivedAt = new Date(now);
-          const event: DeliveryEvent = {
+          const missing: DeliveryEvent = {
             ...last,
-            event_id: uuidv7(now),
             type: FINAL_MISSING_TYPE,
             received_at: receivedAt.toISOString(),
             status_class: 'unknown',
@@ -161,7 +161,7 @@ export class Intake {
             stale: false,
             description: `no final report within ${Math.round(profile.finalAfterMs / 60_000)} min of the last one (${last.status})`,
           };
-          const out = await this.store(event);
+          const out = await this.store({ ...missing, event_id: eventIdOf(missing) });
           if (out.ok && !out.result.duplicate) made++;
         }
         spool.operations.markFinalMissing(due.map((d) => d.messageKey));

@@ -9,6 +9,7 @@ export class SqliteAcceptState implements AcceptState {
     this.stmt = {
       resendGet: db.prepare<[string, number], { event_id: string }>('SELECT event_id FROM dedupe WHERE key = ? AND seen_at >= ?'),
       resendPut: db.prepare('INSERT OR REPLACE INTO dedupe (key, event_id, seen_at) VALUES (?, ?, ?)'),
+      eventGet: db.prepare<[string], { n: number }>('SELECT 1 AS n FROM events WHERE event_id = ?'),
       rankGet: db.prepare<[string], { rank: number }>('SELECT rank FROM message_state WHERE message_key = ?'),
       rankPut: db.prepare(
         'INSERT OR REPLACE INTO message_state (message_key, rank, status, event_id, updated_at, profile) VALUES (?, ?, ?, ?, ?, ?)',
@@ -18,6 +19,10 @@ export class SqliteAcceptState implements AcceptState {
 
   resendOf(key: string, since: number): string | null {
     return this.stmt.resendGet.get(key, since)?.event_id ?? null;
+  }
+
+  hasEvent(eventId: string): boolean {
+    return this.stmt.eventGet.get(eventId) !== undefined;
   }
 
   rememberResend(key: string, eventId: string, at: number): void {

@@ -18,7 +18,9 @@ const isoTime = z.iso.datetime({ offset: false }).nullable();
  */
 export const DeliveryEventSchema = z.object({
   schema_version: z.literal(EVENT_SCHEMA_VERSION),
-  event_id: z.string().describe('Unique per accepted callback; time-ordered (UUIDv7).'),
+  event_id: z
+    .string()
+    .describe('Made from the report (UUIDv8 of profile, message_key, type, status, status_time): the same report always has the same id. Use it to deduplicate.'),
   type: z.string().describe('sms.<status_class>, e.g. sms.delivered'),
   profile: z.string().describe('The callback profile from the URL path.'),
   received_at: z.iso.datetime().describe('When the router accepted the callback (UTC).'),
