@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { compileRoutes } from '../route/compile.js';
 import { matchRoutes } from '../route/match.js';
+import { openSpoolDb, type SpoolDb } from '../spool/db.js';
 import { Spool } from '../spool/spool.js';
 import { GET_SAMPLE_QUERY, postSample } from '../testing/samples.js';
 import { createApp, type AppDeps } from './app.js';
@@ -50,9 +50,14 @@ describe('HTTP app', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** The database each harness's spool runs on: the seam to make the disk read-only. */
+  const dbs = new Map<Spool, SpoolDb>();
+
   function harness(over: Partial<AppDeps> = {}): Harness {
-    const spool = new Spool({ path: join(dir, `spool-${spools.length}.db`), plan: (e) => matchRoutes(e, config.table) });
+    const db = openSpoolDb(join(dir, `spool-${spools.length}.db`));
+    const spool = new Spool({ path: db.name, db, plan: (e) => matchRoutes(e, config.table) });
     spools.push(spool);
+    dbs.set(spool, db);
     const metrics = new Metrics();
     const app = createApp({ config, spool, logger: silentLogger, metrics, ...over });
     return { app, spool, metrics };
@@ -69,7 +74,7 @@ describe('HTTP app', () => {
 
   /** The spool's own connection switched to read-only (root ignores chmod): every write fails as on a read-only disk. */
   function makeStoreReadOnly(spool: Spool): void {
-    (spool as unknown as { db: Database.Database }).db.pragma('query_only = ON');
+    dbs.get(spool)!.pragma('query_only = ON');
   }
 
   describe('routing outcomes in the metrics', () => {
