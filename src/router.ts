@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { createDestinations, type DestinationSet } from './destinations/index.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { createApp } from './http/app.js';
-import { Intake } from './ingest/intake.js';
+import { FORWARD_PLAN, startCluster, type RunningCluster } from './cluster/cluster.js';
+import { Intake, type IntakeStore } from './ingest/intake.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import type { CompiledConfig } from './route/compile.js';
@@ -35,42 +36,39 @@ export interface StartOptions {
 
 export async function startRouter({ config, settings, logger = createLogger() }: StartOptions): Promise<RunningRouter> {
   const metrics = new Metrics();
+  const cluster = settings.cluster;
   const spool = new Spool({
     path: settings.spoolPath,
     dedupeWindowMs: settings.dedupeWindowMs,
     retentionMs: settings.retentionMs,
-    plan: (event) => matchRoutes(event, config.table),
+    // In cluster mode the spool is the edge's fallback: everything in it goes to the intake topic.
+    plan: cluster ? FORWARD_PLAN : (event) => matchRoutes(event, config.table),
   });
-  const destinations = createDestinations(config, {
-    kafkaBrokers: settings.kafkaBrokers,
-    sinkDir: settings.sinkDir,
-    logger,
-    kafkaRequestTimeoutMs: settings.kafkaRequestTimeoutMs,
-  });
-  void destinations.start();
   defineMetrics(metrics, spool);
-
-  const dispatcher = new Dispatcher({ queue: spool.queue, destinations, logger, metrics, pollMs: settings.dispatchPollMs });
-  dispatcher.start();
+  const delivery = cluster
+    ? await startClusterDelivery({ config, settings: { ...settings, cluster }, spool, logger, metrics })
+    : startEmbeddedDelivery(config, settings, spool, logger, metrics);
 
   let accepting = true;
-  const intake = new Intake({ config, spool, metrics, logger, sentTimeZone: settings.sentTimeZone });
+  const intake = new Intake({ config, spool: { ...spoolParts(spool), commits: delivery.commits }, metrics, logger, sentTimeZone: settings.sentTimeZone });
   const app = createApp({
     config,
     spool,
     logger,
     metrics,
     intake,
-    dispatcher,
+    dispatcher: delivery.dispatcher,
     maxBodyBytes: settings.maxBodyBytes,
     sentTimeZone: settings.sentTimeZone,
     adminToken: settings.adminToken,
     accepting: () => accepting,
+    ingest: cluster?.role !== 'deliver',
+    cluster: delivery.cluster ?? undefined,
   });
-  const stopMaintenance = startMaintenance(config, spool, intake, logger);
+  const stopMaintenance = startMaintenance(config, spool, intake, logger, cluster === null);
   const server = await listen(app.fetch, settings);
   const port = (server.address() as AddressInfo).port;
-  logger.info('router listening', { port, kafka: settings.kafkaBrokers.join(',') || 'local sink', spool: settings.spoolPath });
+  logger.info('router listening', { port, mode: cluster ? `cluster (${cluster.role})` : 'embedded', kafka: settings.kafkaBrokers.join(',') || 'local sink', spool: settings.spoolPath });
 
   let closing: Promise<void> | null = null;
   return {
@@ -78,8 +76,8 @@ export async function startRouter({ config, settings, logger = createLogger() }:
     url: `http://127.0.0.1:${port}`,
     spool,
     metrics,
-    dispatcher,
-    destinations,
+    dispatcher: delivery.dispatcher,
+    destinations: delivery.destinations,
     close() {
       closing ??= (async () => {
         accepting = false;
@@ -88,13 +86,63 @@ export async function startRouter({ config, settings, logger = createLogger() }:
         const closed = new Promise<void>((r) => server.close(() => r()));
         (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
         await Promise.race([closed, sleep(settings.shutdownTimeoutMs, { unref: true })]);
-        await dispatcher.stop(settings.shutdownTimeoutMs);
-        await destinations.close();
+        await delivery.close(settings.shutdownTimeoutMs);
         spool.close();
         logger.info('router stopped');
       })();
       return closing;
     },
+  };
+}
+
+/** What the rest of the router needs of the delivery side, embedded or cluster. */
+interface Delivery {
+  /** Where accepted callbacks go before their 2xx. */
+  commits: IntakeStore['commits'];
+  dispatcher: Dispatcher;
+  destinations: DestinationSet;
+  cluster: RunningCluster | null;
+  close(deadlineMs: number): Promise<void>;
+}
+
+function spoolParts(spool: Spool): IntakeStore {
+  return { commits: spool.commits, rejected: spool.rejected, operations: spool.operations };
+}
+
+/** The embedded default: the spool's dispatcher delivers to every destination. */
+function startEmbeddedDelivery(config: CompiledConfig, settings: Settings, spool: Spool, logger: Logger, metrics: Metrics): Delivery {
+  const destinations = createDestinations(config, {
+    kafkaBrokers: settings.kafkaBrokers,
+    sinkDir: settings.sinkDir,
+    logger,
+    kafkaRequestTimeoutMs: settings.kafkaRequestTimeoutMs,
+  });
+  void destinations.start();
+  const dispatcher = new Dispatcher({ queue: spool.queue, destinations, logger, metrics, pollMs: settings.dispatchPollMs });
+  dispatcher.start();
+  return {
+    commits: spool.commits,
+    dispatcher,
+    destinations,
+    cluster: null,
+    async close(deadlineMs) {
+      await dispatcher.stop(deadlineMs);
+      await destinations.close();
+    },
+  };
+}
+
+/** Cluster mode: the edge produces to the intake topic; partition owners and the outbox deliver. */
+async function startClusterDelivery(deps: Parameters<typeof startCluster>[0]): Promise<Delivery> {
+  const running = await startCluster(deps);
+  const none: DestinationSet = { destinations: new Map(), policies: new Map(), start: async () => undefined, close: async () => undefined };
+  return {
+    // A deliver-only replica takes no callbacks (the app does not mount them); the spool is its store.
+    commits: running.edge ?? deps.spool.commits,
+    dispatcher: running.forwarder,
+    destinations: none,
+    cluster: running,
+    close: (deadlineMs) => running.close(deadlineMs),
   };
 }
 
@@ -112,8 +160,11 @@ function defineMetrics(metrics: Metrics, spool: Spool): void {
   metrics.gauge('spool_commit_seconds', 'Time spent in commits, disk flush included (counter).', () => [[{}, spool.commits.stats.ms / 1000]]);
 }
 
-/** The retention purge every 10 minutes and, for profiles with finalAfter, the sweep for missing final reports each minute. */
-function startMaintenance(config: CompiledConfig, spool: Spool, intake: Intake, logger: Logger): () => void {
+/**
+ * The retention purge every 10 minutes and, for profiles with finalAfter, the sweep for missing
+ * final reports each minute (embedded only: in cluster mode no one replica sees every message).
+ */
+function startMaintenance(config: CompiledConfig, spool: Spool, intake: Intake, logger: Logger, sweeps: boolean): () => void {
   const purge = setInterval(() => {
     try {
       const n = spool.operations.purge();
@@ -123,7 +174,9 @@ function startMaintenance(config: CompiledConfig, spool: Spool, intake: Intake, 
     }
   }, 10 * 60_000);
   purge.unref();
-  const sweep = [...config.profiles.values()].some((p) => p.finalAfterMs !== null)
+  const finalAfter = [...config.profiles.values()].some((p) => p.finalAfterMs !== null);
+  if (finalAfter && !sweeps) logger.warn('finalAfter is not supported in cluster mode yet: no sms.final_missing events are made');
+  const sweep = finalAfter && sweeps
     ? setInterval(() => {
         intake.sweepFinalMissing().then(
           (n) => n > 0 && logger.info('final reports missing', { events: n }),

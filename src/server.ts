@@ -3,12 +3,12 @@ import { ConfigError } from './errors.js';
 import { createLogger } from './log.js';
 import { configPath, loadRoutes } from './route/load.js';
 import { startRouter } from './router.js';
-import { loadSettings } from './settings.js';
+import { argvSettings, loadSettings } from './settings.js';
 
 const logger = createLogger();
 
 async function main(): Promise<void> {
-  const settings = loadSettings();
+  const settings = loadSettings({ ...process.env, ...argvSettings(process.argv.slice(2)) });
   const path = configPath();
   const config = await loadRoutes(path);
   logger.info('routes loaded', { config: path, rules: config.table.rules.length, topics: [...config.destinations.values()].filter((d) => d.kind === 'kafka').length, webhooks: [...config.destinations.values()].filter((d) => d.kind === 'webhook').length });

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
-import { loadSettings } from './settings.js';
+import { argvSettings, loadSettings } from './settings.js';
 
 function settingsError(env: Record<string, string | undefined>): ConfigError {
   try {
@@ -31,6 +31,7 @@ describe('loadSettings', () => {
       kafkaRequestTimeoutMs: 15_000,
       dispatchPollMs: 1_000,
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
+      cluster: null,
     });
   });
 
@@ -60,6 +61,13 @@ describe('loadSettings', () => {
         HTTP_HEADERS_TIMEOUT_MS: '2000',
         HTTP_REQUEST_TIMEOUT_MS: '1000',
         HTTP_KEEP_ALIVE_TIMEOUT_MS: '700',
+        ROUTER_MODE: 'cluster',
+        ROUTER_ROLE: 'ingest',
+        CLUSTER_PREFIX: 'acme.kcr',
+        CLUSTER_PARTITIONS: '24',
+        CLUSTER_REPLICATION_FACTOR: '3',
+        INTAKE_ACK_TIMEOUT_MS: '8000',
+        CLUSTER_SESSION_TIMEOUT_MS: '12000',
       }),
     ).toEqual({
       port: 9000,
@@ -78,6 +86,7 @@ describe('loadSettings', () => {
       dispatchPollMs: 50,
       // A request timeout shorter than the headers timeout is raised to it (Node requires that).
       http: { headersTimeoutMs: 2_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 700 },
+      cluster: { role: 'ingest', prefix: 'acme.kcr', partitions: 24, replicationFactor: 3, intakeAckTimeoutMs: 8_000, sessionTimeoutMs: 12_000 },
     });
   });
 
@@ -137,8 +146,24 @@ describe('loadSettings', () => {
     ['DISPATCH_POLL_MS', '5', ''],
     ['KAFKA_REQUEST_TIMEOUT_MS', '99', ''],
     ['DEDUPE_WINDOW_MS', '-1', ''],
+    ['ROUTER_MODE', 'swarm', ''],
+    ['ROUTER_ROLE', 'edge', ''],
+    ['CLUSTER_PREFIX', 'a b', 'must be letters'],
+    ['CLUSTER_SESSION_TIMEOUT_MS', '1000', ''],
   ])('%s=%j is a ConfigError naming the variable', (name, value, detail) => {
     expect(settingsError({ [name]: value }).message).toContain(`- ${name}: ${detail}`);
+  });
+
+  it('wants KAFKA_BROKERS for the cluster mode, and a role only in it', () => {
+    expect(settingsError({ ROUTER_MODE: 'cluster' }).message).toContain('- ROUTER_MODE: cluster mode needs KAFKA_BROKERS');
+    expect(settingsError({ ROUTER_ROLE: 'deliver' }).message).toContain('- ROUTER_ROLE: "deliver" needs ROUTER_MODE=cluster');
+    expect(loadSettings({ ROUTER_MODE: 'cluster', KAFKA_BROKERS: 'k:9092' }).cluster).toMatchObject({ role: 'all', prefix: 'kcr', partitions: 12, replicationFactor: -1 });
+  });
+
+  it('takes --mode and --role from the command line over the environment', () => {
+    const argv = argvSettings(['--config', 'r.ts', '--mode', 'cluster', '--role=deliver']);
+    expect(argv).toEqual({ ROUTER_MODE: 'cluster', ROUTER_ROLE: 'deliver' });
+    expect(loadSettings({ ROUTER_ROLE: 'ingest', KAFKA_BROKERS: 'k:9092', ...argv }).cluster?.role).toBe('deliver');
   });
 
   it('names every bad variable at once', () => {

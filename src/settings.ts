@@ -39,7 +39,32 @@ const EnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: int(100).default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100).default(30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100).default(5_000),
+  // Cluster mode (docs/cluster-mode.md): off unless asked for, and then only with KAFKA_BROKERS.
+  ROUTER_MODE: z.enum(['embedded', 'cluster']).default('embedded'),
+  ROUTER_ROLE: z.enum(['all', 'ingest', 'deliver']).default('all'),
+  CLUSTER_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be letters, digits, ".", "_" or "-"').default('kcr'),
+  CLUSTER_PARTITIONS: int(1).max(1000).default(12),
+  CLUSTER_REPLICATION_FACTOR: int(-1).max(10).default(-1),
+  INTAKE_ACK_TIMEOUT_MS: int(100).default(5_000),
+  CLUSTER_SESSION_TIMEOUT_MS: int(6_000).default(10_000),
 });
+
+export type RouterRole = 'all' | 'ingest' | 'deliver';
+
+/** The cluster mode's settings; null: the embedded default. */
+export interface ClusterSettings {
+  role: RouterRole;
+  /** Topic and group prefix: <prefix>.intake, <prefix>.state, <prefix>.webhooks, <prefix>.dead. */
+  prefix: string;
+  /** Partitions of the intake topic (and of the state and outbox topics) when created. */
+  partitions: number;
+  /** Replication factor of the cluster topics when created; -1: the broker's default. */
+  replicationFactor: number;
+  /** How long a callback waits for the intake topic's ack before it goes to the local spool. */
+  intakeAckTimeoutMs: number;
+  /** Consumer-group session timeout: how soon a dead replica's partitions move. */
+  sessionTimeoutMs: number;
+}
 
 export interface Settings {
   port: number;
@@ -59,6 +84,23 @@ export interface Settings {
   dispatchPollMs: number;
   /** The HTTP server's limits: whole headers, whole request, idle keep-alive. */
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
+  cluster: ClusterSettings | null;
+}
+
+/**
+ * `--mode <m>` and `--role <r>` on the command line win over ROUTER_MODE and ROUTER_ROLE.
+ * @example argvSettings(['--mode', 'cluster', '--role=ingest']) // { ROUTER_MODE: 'cluster', ROUTER_ROLE: 'ingest' }
+ */
+export function argvSettings(argv: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  const flags = { '--mode': 'ROUTER_MODE', '--role': 'ROUTER_ROLE' } as const;
+  argv.forEach((a, i) => {
+    for (const [flag, name] of Object.entries(flags)) {
+      if (a === flag && argv[i + 1] !== undefined) out[name] = argv[i + 1]!;
+      else if (a.startsWith(`${flag}=`)) out[name] = a.slice(flag.length + 1);
+    }
+  });
+  return out;
 }
 
 /** @example loadSettings({ PORT: '9000' }).port === 9000 */
@@ -70,6 +112,12 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     throw new ConfigError(`environment is invalid:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.ROUTER_MODE === 'cluster' && e.KAFKA_BROKERS.length === 0) {
+    throw new ConfigError('environment is invalid:\n  - ROUTER_MODE: cluster mode needs KAFKA_BROKERS');
+  }
+  if (e.ROUTER_MODE === 'embedded' && e.ROUTER_ROLE !== 'all') {
+    throw new ConfigError(`environment is invalid:\n  - ROUTER_ROLE: "${e.ROUTER_ROLE}" needs ROUTER_MODE=cluster (the embedded router does everything)`);
+  }
   const dataDir = resolve(e.DATA_DIR);
   return {
     port: e.PORT,
@@ -92,5 +140,16 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       requestTimeoutMs: Math.max(e.HTTP_REQUEST_TIMEOUT_MS, e.HTTP_HEADERS_TIMEOUT_MS),
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
+    cluster:
+      e.ROUTER_MODE === 'cluster'
+        ? {
+            role: e.ROUTER_ROLE,
+            prefix: e.CLUSTER_PREFIX,
+            partitions: e.CLUSTER_PARTITIONS,
+            replicationFactor: e.CLUSTER_REPLICATION_FACTOR === 0 ? -1 : e.CLUSTER_REPLICATION_FACTOR,
+            intakeAckTimeoutMs: e.INTAKE_ACK_TIMEOUT_MS,
+            sessionTimeoutMs: e.CLUSTER_SESSION_TIMEOUT_MS,
+          }
+        : null,
   };
 }

@@ -11,7 +11,7 @@ import type { CompiledConfig } from '../route/compile.js';
 import { adminRoutes, type AdminDeps } from './admin.js';
 import { callbackRoutes, type CallbackIntake } from './callbacks.js';
 import { onError } from './errors.js';
-import { healthRoutes, type CommitHealth, type DeliveryStatus, type DisabledDestinations } from './health.js';
+import { healthRoutes, type ClusterStatus, type CommitHealth, type DeliveryStatus, type DisabledDestinations } from './health.js';
 import { RefusedSample, refusal, type RejectedSink } from './refused.js';
 
 /**
@@ -44,6 +44,10 @@ export interface AppDeps {
   adminToken?: string;
   /** False while shutting down: /readyz answers 503. */
   accepting?: () => boolean;
+  /** False on a cluster replica with --role deliver: it takes no callbacks. Default true. */
+  ingest?: boolean;
+  /** Cluster mode: its state shows in /readyz. */
+  cluster?: ClusterStatus;
 }
 
 /**
@@ -57,8 +61,12 @@ export function createApp(deps: AppDeps): Hono {
   const refuse = refusal({ profiles: config.profiles, rejected: spool.rejected, refused, metrics, logger });
   const app = new Hono();
 
-  app.route('/callbacks', callbackRoutes({ profiles: config.profiles, intake, refuse, metrics, maxBodyBytes: deps.maxBodyBytes ?? 256 * 1024 }));
-  app.route('/', healthRoutes({ commits: spool.commits, destinations: spool.queue, metrics, dispatcher, accepting }));
+  if (deps.ingest ?? true) {
+    app.route('/callbacks', callbackRoutes({ profiles: config.profiles, intake, refuse, metrics, maxBodyBytes: deps.maxBodyBytes ?? 256 * 1024 }));
+  } else {
+    app.all('/callbacks/*', (c) => c.json({ error: 'not_ingest', message: 'this replica runs with --role deliver and takes no callbacks' }, 404));
+  }
+  app.route('/', healthRoutes({ commits: spool.commits, destinations: spool.queue, metrics, dispatcher, accepting, cluster: deps.cluster }));
   app.route('/admin', adminRoutes({ ...deps, intake, refused }));
 
   app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));

@@ -19,6 +19,11 @@ export interface DeliveryStatus {
   status(): Record<string, unknown>;
 }
 
+/** Cluster mode's own figures (role, where the edge sends callbacks, partitions owned). */
+export interface ClusterStatus {
+  status(): Record<string, unknown>;
+}
+
 export interface HealthDeps {
   commits: CommitHealth;
   destinations: DisabledDestinations;
@@ -26,6 +31,7 @@ export interface HealthDeps {
   dispatcher?: DeliveryStatus;
   /** False while shutting down: /readyz answers 503. */
   accepting?: () => boolean;
+  cluster?: ClusterStatus;
 }
 
 /**
@@ -33,7 +39,7 @@ export interface HealthDeps {
  * answered 200 must be on disk, so a store that cannot commit makes the router unready.
  * @example app.route('/', healthRoutes({ commits: spool.commits, destinations: spool.queue, metrics, dispatcher }))
  */
-export function healthRoutes({ commits, destinations, metrics, dispatcher, accepting }: HealthDeps): Hono {
+export function healthRoutes({ commits, destinations, metrics, dispatcher, accepting, cluster }: HealthDeps): Hono {
   const health = new Hono();
   health.get('/healthz', (c) => c.json({ status: 'ok' }));
   health.get('/readyz', (c) => {
@@ -45,6 +51,7 @@ export function healthRoutes({ commits, destinations, metrics, dispatcher, accep
       store: storeOk ? 'ok' : `cannot commit: ${commits.lastError ?? 'not writable'}`,
       destinations: dispatcher?.status() ?? {},
       disabled_destinations: Object.fromEntries(destinations.disabledDestinations()),
+      ...(cluster ? { cluster: cluster.status() } : {}),
     };
     return c.json(body, open && storeOk ? 200 : 503);
   });

@@ -12,9 +12,13 @@ import type { WorkNotifier } from './types.js';
 
 export interface AcceptResult {
   eventId: string;
-  /** The same callback was accepted before; nothing new was stored. */
-  duplicate: boolean;
-  stale: boolean;
+  /**
+   * The same callback was accepted before; nothing new was stored. null: not known at the edge
+   * (cluster mode: the partition's owner decides it later).
+   */
+  duplicate: boolean | null;
+  /** It moved its message backwards; null: not known at the edge (cluster mode). */
+  stale: boolean | null;
   route: RouteMatch;
 }
 

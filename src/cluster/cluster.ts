@@ -1,0 +1,138 @@
+/**
+ * The cluster mode, wired: the topics, the edge (ingest role), the partition owners and the
+ * webhook outbox (deliver role), and the figures /readyz and /metrics show for them. The
+ * router composes it in place of the embedded spool-and-dispatcher when ROUTER_MODE=cluster.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { createDestinations, type DestinationSet } from '../destinations/index.js';
+import { KafkaConnection } from '../destinations/kafka-connection.js';
+import { KafkaTopicDestination, DEFAULT_KAFKA_CLIENT_ID } from '../destinations/kafka.js';
+import { Dispatcher } from '../dispatch/dispatcher.js';
+import { ConfigError, errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from '../retry/policy.js';
+import type { CompiledConfig } from '../route/compile.js';
+import { matchRoutes, type RouteMatch } from '../route/match.js';
+import type { ClusterSettings, Settings } from '../settings.js';
+import type { Spool } from '../spool/spool.js';
+import { ClusterEdge, INTAKE_REF } from './edge.js';
+import { WebhookOutbox } from './outbox.js';
+import { PartitionProcessor } from './processor.js';
+import { StateFollower } from './state-follower.js';
+import { clusterNames, ensureClusterTopics } from './topics.js';
+
+/** Everything in the fallback spool goes to the intake topic. */
+export const FORWARD_PLAN = (): RouteMatch => ({ destinations: [INTAKE_REF], rules: [], fallback: false });
+
+/** The forwarder never gives up: a callback answered 2xx reaches the intake topic, however long Kafka is away. */
+const FORWARD_POLICY: RetryPolicyOptions = { ...DEFAULT_RETRY_POLICY, initialDelayMs: 200, maxDelayMs: 5_000, maxAttempts: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.MAX_SAFE_INTEGER, retryStatuses: [] };
+
+export interface ClusterDeps {
+  config: CompiledConfig;
+  settings: Settings & { cluster: ClusterSettings };
+  /** The local spool: the fallback of the edge (its plan must be FORWARD_PLAN). */
+  spool: Spool;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export interface RunningCluster {
+  /** The edge's accept step (null on a deliver-only replica). */
+  edge: ClusterEdge | null;
+  /** The fallback forwarder: the spool's dispatcher with the one intake destination. */
+  forwarder: Dispatcher;
+  status(): Record<string, unknown>;
+  close(deadlineMs: number): Promise<void>;
+}
+
+export async function startCluster({ config, settings, spool, logger, metrics }: ClusterDeps): Promise<RunningCluster> {
+  const { cluster } = settings;
+  const names = clusterNames(cluster.prefix);
+  const clientId = `${DEFAULT_KAFKA_CLIENT_ID}-${cluster.prefix}`;
+  const conn = new KafkaConnection({ brokers: settings.kafkaBrokers, clientId, logger, requestTimeoutMs: settings.kafkaRequestTimeoutMs });
+  await createTopics(conn, names, cluster, settings.retentionMs, config, logger);
+
+  const forwarder = new Dispatcher({
+    queue: spool.queue,
+    destinations: { destinations: new Map([[INTAKE_REF, new KafkaTopicDestination(INTAKE_REF, { name: names.intake }, conn)]]), policies: new Map([[INTAKE_REF, FORWARD_POLICY]]) },
+    logger,
+    metrics,
+    pollMs: settings.dispatchPollMs,
+  });
+  forwarder.start();
+  const plan = (e: Parameters<typeof matchRoutes>[0]) => matchRoutes(e, config.table);
+  const ingests = cluster.role !== 'deliver';
+  const delivers = cluster.role !== 'ingest';
+  const edge = ingests ? new ClusterEdge({ conn, topic: names.intake, spool, ackTimeoutMs: cluster.intakeAckTimeoutMs, plan, logger, metrics }) : null;
+
+  let follower: StateFollower | null = null;
+  let processor: PartitionProcessor | null = null;
+  let outbox: WebhookOutbox | null = null;
+  let webhooks: DestinationSet | null = null;
+  if (delivers) {
+    // A client of its own, with kafkajs' retries: consumers and transactions retry inside it.
+    const kafka = new Kafka({ clientId, brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING, connectionTimeout: 3_000, requestTimeout: settings.kafkaRequestTimeoutMs });
+    follower = new StateFollower(kafka, names.state, `${names.group}-state`, logger);
+    await follower.start();
+    const concurrency = Math.min(cluster.partitions, 32);
+    processor = new PartitionProcessor({ kafka, names, follower, config, plan, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs, sessionTimeoutMs: cluster.sessionTimeoutMs, concurrency, logger, metrics });
+    webhooks = createDestinations({ ...config, destinations: new Map([...config.destinations].filter(([, d]) => d.kind === 'webhook')) }, { kafkaBrokers: [], sinkDir: settings.sinkDir, logger });
+    outbox = new WebhookOutbox({ kafka, names, webhooks, conn, sessionTimeoutMs: cluster.sessionTimeoutMs, partitions: cluster.partitions, concurrency, logger, metrics });
+    await Promise.all([processor.start(), outbox.start()]);
+  }
+  defineClusterMetrics(metrics, { edge, processor, outbox, spool });
+  logger.info('cluster mode', { role: cluster.role, prefix: cluster.prefix, intake: names.intake, group: names.group });
+
+  return {
+    edge,
+    forwarder,
+    status: () => ({
+      role: cluster.role,
+      intake: edge ? (edge.fallingBack ? 'local spool (Kafka did not ack; forwarding)' : 'kafka') : 'not this role',
+      partitions: processor?.status() ?? null,
+      outbox_depth: outbox?.queue.depth() ?? null,
+    }),
+    async close(deadlineMs) {
+      edge?.close();
+      await processor?.close();
+      await outbox?.close(deadlineMs);
+      await follower?.close();
+      await forwarder.stop(deadlineMs);
+      await webhooks?.close();
+      await conn.close();
+    },
+  };
+}
+
+/**
+ * The cluster topics and the configured output topics. A broker that cannot be reached does not
+ * stop the start-up (the edge falls back to the spool, consumers retry); topics that contradict
+ * the design (intake and state partitions differ) do.
+ */
+async function createTopics(conn: KafkaConnection, names: ReturnType<typeof clusterNames>, cluster: ClusterSettings, retentionMs: number, config: CompiledConfig, logger: Logger): Promise<void> {
+  const outputs = [...config.destinations.values()].filter((d) => d.kind === 'kafka').map((d) => d.config as { name: string; partitions?: number });
+  const admin = conn.client.admin();
+  try {
+    await admin.connect();
+    await ensureClusterTopics(admin, names, { partitions: cluster.partitions, replicationFactor: cluster.replicationFactor, retentionMs, outputs }, 30_000);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    logger.error('cluster topics not checked at start-up (is Kafka reachable?); callbacks go to the local spool until it is', { error: errorMessage(err) });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function defineClusterMetrics(metrics: Metrics, parts: { edge: ClusterEdge | null; processor: PartitionProcessor | null; outbox: WebhookOutbox | null; spool: Spool }): void {
+  metrics.define('cluster_rebalances_total', 'Consumer-group rebalances this replica joined (intake partition owners).');
+  metrics.define('cluster_intake_fallbacks_total', 'Batches of callbacks committed to the local spool because the intake topic did not ack in time.');
+  metrics.gauge('cluster_fallback_depth', 'Callbacks in the local spool waiting to be forwarded to the intake topic.', () => [
+    [{}, parts.spool.operations.counts().filter((r) => r.destination === INTAKE_REF && r.state === 'pending').reduce((n, r) => n + r.n, 0)],
+  ]);
+  metrics.gauge('cluster_intake_lag', 'Records behind the end of each intake partition this replica owns.', () =>
+    Object.entries(parts.processor?.status().lag ?? {}).map(([p, lag]) => [{ partition: p }, lag]),
+  );
+  metrics.gauge('cluster_partitions_assigned', 'Intake partitions this replica owns.', () => [[{}, parts.processor?.status().assigned.length ?? 0]]);
+  metrics.gauge('cluster_outbox_pending', 'Webhook deliveries fetched from the outbox and not yet done.', () => [[{}, parts.outbox?.queue.depth() ?? 0]]);
+}

@@ -1,0 +1,127 @@
+/**
+ * The edge in cluster mode: where an accepted callback goes before its 2xx. Callbacks that
+ * arrive together are produced to the intake topic in one batch (acks=all, keyed by message).
+ * When Kafka does not acknowledge within the bound, or fails, they are committed to the local
+ * spool instead, and the spool's dispatcher forwards them to the intake topic later, in order
+ * (a "cluster:intake" destination that never gives up). While that backlog drains, new
+ * callbacks join it, so no later report overtakes an earlier one from this replica.
+ *
+ * A produce that timed out is in doubt (it may still land), so the forwarded copy can be a
+ * second intake record of the same callback: harmless, since its event id is made from the
+ * report and the partition's owner recognises it as a resend.
+ */
+import type { KafkaConnection } from '../destinations/kafka-connection.js';
+import { kafkaRecord } from '../destinations/kafka-record.js';
+import { errorMessage } from '../errors.js';
+import type { DeliveryEvent } from '../event.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { RouteMatch } from '../route/match.js';
+import type { AcceptResult } from '../spool/spool.js';
+import { sleep } from '../sleep.js';
+
+/** The ref of the spool destination that forwards the fallback backlog to the intake topic. */
+export const INTAKE_REF = 'cluster:intake';
+
+export interface EdgeDeps {
+  conn: KafkaConnection;
+  topic: string;
+  /** The fallback: the local spool's group commit (its plan sends everything to INTAKE_REF). */
+  spool: {
+    commits: { accept(event: DeliveryEvent): Promise<AcceptResult> };
+    queue: { nextDueAt(destination: string): number | null };
+  };
+  ackTimeoutMs: number;
+  /** The rules an event matches, for the edge's counters only (the owner routes). */
+  plan: (event: DeliveryEvent) => RouteMatch;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+interface Waiting {
+  event: DeliveryEvent;
+  resolve: (r: AcceptResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export class ClusterEdge {
+  private waiting: Waiting[] = [];
+  private scheduled = false;
+  /** Callbacks go to the local spool while it holds a backlog for the intake topic. */
+  private spooling: boolean;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly deps: EdgeDeps) {
+    this.spooling = deps.spool.queue.nextDueAt(INTAKE_REF) !== null;
+    this.timer = setInterval(() => this.checkBacklog(), 500);
+    this.timer.unref();
+  }
+
+  /** Whether callbacks go to the local spool now (Kafka did not ack, and the backlog has not drained). */
+  get fallingBack(): boolean {
+    return this.spooling;
+  }
+
+  /** Resolves once the callback is in the intake topic (acks=all) or in the local spool. */
+  accept(event: DeliveryEvent): Promise<AcceptResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ event, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.waiting;
+    this.waiting = [];
+    if (this.spooling) return this.toSpool(batch);
+    const { conn, topic, ackTimeoutMs, metrics } = this.deps;
+    const messages = batch.map(({ event }) => kafkaRecord({ eventId: event.event_id, messageKey: event.message_key, type: event.type, body: JSON.stringify(event) }));
+    const timeout = sleep(ackTimeoutMs, { unref: true }).then(() => {
+      throw new Error(`the intake topic did not acknowledge within ${ackTimeoutMs} ms`);
+    });
+    try {
+      await Promise.race([
+        conn.getProducer().then((producer) => producer.send({ topic, acks: -1, timeout: ackTimeoutMs, messages })),
+        timeout,
+      ]);
+    } catch (err) {
+      if (!this.spooling) this.deps.logger.warn('intake topic unavailable: callbacks go to the local spool and are forwarded later', { error: errorMessage(err) });
+      this.spooling = true;
+      metrics.inc('cluster_intake_fallbacks_total');
+      void conn.reset(errorMessage(err));
+      return this.toSpool(batch);
+    }
+    metrics.inc('cluster_intake_records_total', {}, batch.length);
+    for (const w of batch) w.resolve({ eventId: w.event.event_id, duplicate: null, stale: null, route: this.deps.plan(w.event) });
+  }
+
+  private toSpool(batch: Waiting[]): void {
+    for (const w of batch) {
+      this.deps.spool.commits.accept(w.event).then(
+        // A resend the spool saw is one; anything else the owner decides later.
+        (r) => w.resolve({ ...r, duplicate: r.duplicate ? true : null, stale: null }),
+        w.reject,
+      );
+    }
+  }
+
+  private checkBacklog(): void {
+    if (!this.spooling) return;
+    try {
+      if (this.deps.spool.queue.nextDueAt(INTAKE_REF) === null) {
+        this.spooling = false;
+        this.deps.logger.info('intake topic reachable again: the local backlog is forwarded');
+      }
+    } catch (err) {
+      this.deps.logger.warn('fallback backlog check failed', { error: errorMessage(err) });
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Webhook delivery in cluster mode: one consumer group per webhook destination over the outbox
+ * topic, so a failing receiver holds up only its own group. Each fetched batch goes to an
+ * in-memory queue that the ordinary dispatcher delivers from (retries, Retry-After, breaker,
+ * 410 disables); the batch's offset is committed only once every delivery in it is done or
+ * dead-lettered, so a replica that dies mid-batch leaves it to the next owner: at least once,
+ * with the same webhook-id (the event id), in partition order.
+ */
+import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
+import type { DestinationSet } from '../destinations/index.js';
+import type { KafkaConnection } from '../destinations/kafka-connection.js';
+import { Dispatcher } from '../dispatch/dispatcher.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { sleep } from '../sleep.js';
+import { OutboxQueue, type OutboxDelivery } from './outbox-queue.js';
+import { OUTBOX_DESTINATION_HEADER, OUTBOX_FIRST_AT_HEADER } from './processor.js';
+import type { ClusterNames } from './topics.js';
+
+export interface OutboxDeps {
+  kafka: Kafka;
+  names: ClusterNames;
+  /** The webhook destinations (and their retry policies). */
+  webhooks: Pick<DestinationSet, 'destinations' | 'policies'>;
+  /** Where dead letters are produced. */
+  conn: KafkaConnection;
+  sessionTimeoutMs: number;
+  /** Partitions of the outbox topic. */
+  partitions: number;
+  concurrency: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** A dead letter as written to the dead-letter topic. */
+export interface DeadLetterRecord {
+  event_id: string;
+  destination: string;
+  code: string;
+  error: string;
+  dead_at: string;
+  /** The event as it was to be delivered. */
+  event: unknown;
+}
+
+function header(headers: IHeaders | undefined, name: string): string | null {
+  const v = headers?.[name];
+  const one = Array.isArray(v) ? v[0] : v;
+  return one === undefined ? null : one.toString();
+}
+
+export class WebhookOutbox {
+  readonly queue: OutboxQueue;
+  readonly dispatcher: Dispatcher;
+  private readonly consumers: Consumer[] = [];
+
+  constructor(private readonly deps: OutboxDeps) {
+    this.queue = new OutboxQueue({ deadLetter: (d, code, error) => this.deadLetter(d, code, error) });
+    this.dispatcher = new Dispatcher({ queue: this.queue, destinations: deps.webhooks, logger: deps.logger, metrics: deps.metrics });
+  }
+
+  async start(): Promise<void> {
+    this.dispatcher.start();
+    await Promise.all([...this.deps.webhooks.destinations.keys()].map((ref) => this.follow(ref)));
+  }
+
+  private async follow(ref: string): Promise<void> {
+    const { kafka, names, sessionTimeoutMs, logger } = this.deps;
+    const consumer = kafka.consumer({
+      groupId: names.webhookGroup(ref),
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 5)),
+      rebalanceTimeout: Math.max(sessionTimeoutMs * 3, 30_000),
+      maxWaitTimeInMs: 100,
+    });
+    this.consumers.push(consumer);
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = new Set(payload.memberAssignment[names.webhooks] ?? []);
+      // A partition that moved away: its next owner delivers from the committed offset.
+      for (let p = 0; p < this.deps.partitions; p++) if (!assigned.has(p)) this.queue.dropPartition(ref, p);
+      logger.info('webhook outbox partitions assigned', { destination: ref, partitions: [...assigned].sort((a, b) => a - b) });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [names.webhooks], fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.deps.concurrency,
+      eachBatch: (payload) => this.deliverBatch(ref, payload),
+    });
+  }
+
+  private async deliverBatch(ref: string, { batch, heartbeat, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
+    const items: OutboxDelivery[] = [];
+    for (const m of batch.messages) {
+      if (header(m.headers, OUTBOX_DESTINATION_HEADER) !== ref || m.value === null) continue;
+      items.push({
+        destination: ref,
+        partition: batch.partition,
+        offset: m.offset,
+        eventId: header(m.headers, 'event-id') ?? '',
+        messageKey: m.key?.toString('utf8') ?? '',
+        type: header(m.headers, 'event-type') ?? '',
+        body: m.value.toString('utf8'),
+        firstAt: Number(header(m.headers, OUTBOX_FIRST_AT_HEADER) ?? Date.now()),
+      });
+    }
+    if (items.length > 0) {
+      const finished = this.queue.add(items);
+      for (;;) {
+        const result = await Promise.race([finished, sleep(1_000).then(() => null)]);
+        if (result) break;
+        if (!isRunning() || isStale()) {
+          // Not committed: the partition's next owner delivers these again.
+          this.queue.dropPartition(ref, batch.partition);
+          return;
+        }
+        await heartbeat();
+      }
+    }
+    resolveOffset(batch.lastOffset());
+    await commitOffsetsIfNecessary();
+  }
+
+  private async deadLetter(d: OutboxDelivery, code: string, error: string): Promise<void> {
+    let event: unknown = d.body;
+    try {
+      event = JSON.parse(d.body);
+    } catch {
+      // Kept as the text it was.
+    }
+    const record: DeadLetterRecord = { event_id: d.eventId, destination: d.destination, code, error, dead_at: new Date().toISOString(), event };
+    try {
+      const producer = await this.deps.conn.getProducer();
+      await producer.send({
+        topic: this.deps.names.dead,
+        acks: -1,
+        messages: [{ key: d.messageKey, value: JSON.stringify(record), headers: { 'event-id': d.eventId, 'event-type': d.type, [OUTBOX_DESTINATION_HEADER]: d.destination } }],
+      });
+    } catch (err) {
+      await this.deps.conn.reset(errorMessage(err));
+      throw err;
+    }
+  }
+
+  async close(deadlineMs: number): Promise<void> {
+    await Promise.allSettled(this.consumers.map((c) => c.disconnect()));
+    await this.dispatcher.stop(deadlineMs);
+  }
+}

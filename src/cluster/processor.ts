@@ -1,0 +1,226 @@
+/**
+ * The partition owners: a consumer group over the intake topic. For each batch of one partition
+ * the accept step runs against that partition's state (resend? stale?), the routed records go to
+ * their Kafka topics, the planned webhook deliveries to the outbox topic and the state changes to
+ * the state topic, all in one transaction with the intake offsets: exactly once into Kafka.
+ * Each partition has its own transactional producer (kcr.<intake>.<p>), so whoever owns it next
+ * fences this one; see src/kafka/transactions.ts for why it cannot be one per replica.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs';
+import { acceptEvent } from '../accept/accept.js';
+import { kafkaRecord } from '../destinations/kafka-record.js';
+import type { DeliveryItem } from '../destinations/types.js';
+import { errorMessage } from '../errors.js';
+import type { DeliveryEvent } from '../event.js';
+import { isProducerFenced, nextOffset, retryConcurrentTransactions, transactionalIdFor } from '../kafka/transactions.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { CompiledConfig } from '../route/compile.js';
+import type { RouteMatch } from '../route/match.js';
+import { sleep } from '../sleep.js';
+import { MARKER_KEY, StateBatch, type MessageState } from './state.js';
+import type { StateFollower } from './state-follower.js';
+import type { ClusterNames } from './topics.js';
+
+/** The outbox record's header naming its webhook destination, and when the event was accepted. */
+export const OUTBOX_DESTINATION_HEADER = 'kcr-destination';
+export const OUTBOX_FIRST_AT_HEADER = 'kcr-first-at';
+
+export interface ProcessorDeps {
+  kafka: Kafka;
+  names: ClusterNames;
+  follower: StateFollower;
+  config: Pick<CompiledConfig, 'destinations'>;
+  plan: (event: DeliveryEvent) => RouteMatch;
+  dedupeWindowMs: number;
+  retentionMs: number;
+  sessionTimeoutMs: number;
+  /** Partitions processed at once (at most the partitions this replica owns). */
+  concurrency: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+interface Owner {
+  producer: Producer;
+  state: Map<string, MessageState>;
+}
+
+export class PartitionProcessor {
+  private readonly owners = new Map<number, Owner>();
+  private readonly lag = new Map<number, number>();
+  private assigned: number[] = [];
+  private consumer: Consumer | null = null;
+  private closed = false;
+
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async start(): Promise<void> {
+    const { kafka, names, sessionTimeoutMs, metrics } = this.deps;
+    const consumer = kafka.consumer({
+      groupId: names.group,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 5)),
+      rebalanceTimeout: Math.max(sessionTimeoutMs * 3, 30_000),
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: 512 * 1024,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      metrics.inc('cluster_rebalances_total');
+      this.assigned = [...(payload.memberAssignment[names.intake] ?? [])].sort((a, b) => a - b);
+      for (const p of [...this.owners.keys()]) if (!this.assigned.includes(p)) this.drop(p, 'revoked');
+      for (const p of [...this.lag.keys()]) if (!this.assigned.includes(p)) this.lag.delete(p);
+      this.deps.logger.info('intake partitions assigned', { partitions: this.assigned });
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [names.intake], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: this.deps.concurrency,
+      eachBatch: (payload) => this.handle(payload),
+    });
+  }
+
+  /** Partitions this replica owns now, and the intake lag of each (records behind the end). */
+  status(): { assigned: number[]; lag: Record<number, number> } {
+    return { assigned: this.assigned, lag: Object.fromEntries(this.lag) };
+  }
+
+  private async handle(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const p = batch.partition;
+    this.lag.set(p, Number(batch.offsetLag()));
+    if (batch.messages.length === 0) return;
+    const owner = await this.own(p, payload);
+    const state = new StateBatch(owner.state, this.deps.retentionMs);
+    const out = this.route(batch.messages, p, state);
+    try {
+      await this.commit(owner, p, out, state.records(p, Date.now()), nextOffset(batch.lastOffset()));
+    } catch (err) {
+      // Whatever happened (fenced, aborted, or a commit whose outcome is unknown), this owner's
+      // view is no longer trusted: the next batch fences again and restores from the state topic.
+      this.drop(p, isProducerFenced(err) ? 'fenced by another replica' : `transaction failed: ${errorMessage(err)}`);
+      throw err;
+    }
+    state.apply();
+    this.lag.set(p, Number(batch.offsetLag()));
+  }
+
+  /**
+   * The accept step over one batch: the records each event leads to, by topic. Resends lead to
+   * none; the record of an event is the same as the embedded router's (kafkaRecord).
+   */
+  private route(messages: readonly { value: Buffer | null }[], p: number, state: StateBatch): Map<string, Message[]> {
+    const { names, config, plan, dedupeWindowMs, metrics, logger } = this.deps;
+    const out = new Map<string, Message[]>();
+    const push = (topic: string, m: Message) => {
+      const list = out.get(topic);
+      if (list) list.push(m);
+      else out.set(topic, [m]);
+    };
+    const now = Date.now();
+    for (const m of messages) {
+      let event: DeliveryEvent;
+      try {
+        event = JSON.parse(m.value?.toString('utf8') ?? '') as DeliveryEvent;
+      } catch (err) {
+        // Only this router writes the intake; a record it cannot read is logged and passed over.
+        metrics.inc('cluster_intake_unreadable_total');
+        logger.error('intake record is not an event; skipped', { partition: p, error: errorMessage(err) });
+        continue;
+      }
+      // Staleness is the owner's call alone (a fallback spool may have guessed at it).
+      const decision = acceptEvent({ ...event, stale: false }, state.forMessage(event.message_key), { plan, dedupeWindowMs, now: () => now });
+      if (decision.duplicate) {
+        metrics.inc('callbacks_duplicate_total', { profile: event.profile });
+        continue;
+      }
+      if (decision.stale) metrics.inc('callbacks_stale_total', { profile: event.profile });
+      const e = decision.event;
+      const item: DeliveryItem = { eventId: e.event_id, messageKey: e.message_key, type: e.type, body: JSON.stringify(e) };
+      for (const ref of decision.route.destinations) {
+        const dest = config.destinations.get(ref);
+        if (dest?.kind === 'kafka') push((dest.config as { name: string }).name, kafkaRecord(item));
+        else if (dest?.kind === 'webhook') {
+          const r = kafkaRecord(item);
+          push(names.webhooks, { ...r, partition: p, headers: { ...r.headers, [OUTBOX_DESTINATION_HEADER]: ref, [OUTBOX_FIRST_AT_HEADER]: String(now) } });
+        }
+      }
+      metrics.inc('cluster_events_routed_total', { profile: event.profile });
+    }
+    return out;
+  }
+
+  private async commit(owner: Owner, p: number, out: Map<string, Message[]>, stateRecords: Message[], offset: string): Promise<void> {
+    const { names } = this.deps;
+    if (stateRecords.length > 0) out.set(names.state, [...(out.get(names.state) ?? []), ...stateRecords]);
+    const txn = await owner.producer.transaction();
+    try {
+      if (out.size > 0) await txn.sendBatch({ acks: -1, topicMessages: [...out].map(([topic, messages]) => ({ topic, messages })) });
+      await retryConcurrentTransactions(() =>
+        txn.sendOffsets({ consumerGroupId: names.group, topics: [{ topic: names.intake, partitions: [{ partition: p, offset }] }] }),
+      );
+      await txn.commit();
+    } catch (err) {
+      if (!isProducerFenced(err)) await txn.abort().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * This replica's producer for partition `p`, and the partition's state: connecting the producer
+   * fences the previous owner (aborting its open transaction); the marker then shows where the
+   * state it committed ends.
+   */
+  private async own(p: number, { heartbeat, isRunning, isStale }: EachBatchPayload): Promise<Owner> {
+    const known = this.owners.get(p);
+    if (known) return known;
+    const { kafka, names, follower, logger } = this.deps;
+    const producer = kafka.producer({
+      transactionalId: transactionalIdFor(names.transactional, names.intake, p),
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+    });
+    const nonce = randomUUID();
+    const restored = follower.restore(p, nonce);
+    try {
+      await producer.connect();
+      const txn = await producer.transaction();
+      await txn.send({ topic: names.state, acks: -1, messages: [{ key: MARKER_KEY, value: nonce, partition: p }] });
+      await txn.commit();
+      for (;;) {
+        const state = await Promise.race([restored, sleep(1_000).then(() => null)]);
+        if (state) {
+          const owner = { producer, state };
+          this.owners.set(p, owner);
+          logger.info('intake partition taken over', { partition: p, messages: state.size });
+          return owner;
+        }
+        if (this.closed || !isRunning() || isStale()) throw new Error(`partition ${p} was revoked while its state was restored`);
+        await heartbeat();
+      }
+    } catch (err) {
+      follower.cancel(p);
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private drop(p: number, why: string): void {
+    const owner = this.owners.get(p);
+    if (!owner) return;
+    this.owners.delete(p);
+    this.deps.logger.info('intake partition released', { partition: p, why });
+    owner.producer.disconnect().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.consumer?.disconnect().catch(() => undefined);
+    this.consumer = null;
+    for (const p of [...this.owners.keys()]) this.drop(p, 'closing');
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Issue 8: the cluster mode against the real broker. Several router replicas share one Kafka:
+ * any replica takes any callback, a message's state lives with its intake partition and moves
+ * with it, output topics get each event once, webhooks at least once with the event id as
+ * webhook-id, and a replica whose Kafka does not ack falls back to its local spool.
+ * (The 3-broker drill with kills is test/cluster-drill.test.ts.)
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningRouter } from '../src/router.js';
+import type { RoutesConfig } from '../src/route/define-routes.js';
+import { startReceiver, type Receiver } from '../src/testing/receiver.js';
+import { broker, kafkaBrokers, sleep, waitFor } from './support/kafka.js';
+import { postCallback, postSample, startTestRouter, tempDir } from './support/router.js';
+import { tailTopics, type TopicTail } from './support/topic-tail.js';
+
+interface Run {
+  prefix: string;
+  events: string;
+  receiver: Receiver;
+  tail: TopicTail | null;
+  routers: RunningRouter[];
+  dirs: { remove(): void }[];
+}
+
+let run: Run;
+
+function config(r: Run): RoutesConfig {
+  return {
+    profiles: { default: {} },
+    kafka: { topics: { events: r.events } },
+    webhooks: { crm: { url: r.receiver.url, retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 2 } } },
+    rules: [{ name: 'all', to: ['kafka:events', 'webhook:crm'] }],
+  };
+}
+
+async function replica(env: Record<string, string> = {}): Promise<RunningRouter> {
+  const dir = tempDir('kcr-cluster-');
+  run.dirs.push(dir);
+  const router = await startTestRouter(config(run), {
+    dataDir: dir.path,
+    env: { ROUTER_MODE: 'cluster', CLUSTER_PREFIX: run.prefix, CLUSTER_PARTITIONS: '4', CLUSTER_SESSION_TIMEOUT_MS: '6000', INTAKE_ACK_TIMEOUT_MS: '1500', ...env },
+  });
+  run.routers.push(router);
+  return router;
+}
+
+/** Posts one report of `messageId` to `router`; returns the event id it was answered with. */
+async function report(router: RunningRouter, messageId: string, status: string, statusTime: string): Promise<string> {
+  const res = await postCallback(router.url, postSample({ id: `req-${messageId}`, message_id: messageId, status, status_time: statusTime }));
+  const body = (await res.json()) as { event_id: string; duplicate: boolean | null; stale: boolean | null };
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  // The edge cannot know these: the partition's owner decides them.
+  expect(body).toMatchObject({ duplicate: null, stale: null });
+  return body.event_id;
+}
+
+const DELIVERED_AT = '2026-11-27 08:00:10+00:00';
+const SENT_AT = '2026-11-27 08:00:00+00:00';
+
+beforeEach(async () => {
+  kafkaBrokers(); // fails (not skips) without a broker
+  const prefix = `kcr-test-${randomBytes(4).toString('hex')}`;
+  run = { prefix, events: `${prefix}.events`, receiver: await startReceiver(), tail: null, routers: [], dirs: [] };
+});
+
+afterEach(async () => {
+  await Promise.allSettled(run.routers.map((r) => r.close()));
+  await run.tail?.stop();
+  await run.receiver.close();
+  for (const d of run.dirs) d.remove();
+});
+
+function recordsOf(tail: TopicTail, topic: string) {
+  return tail.messages.filter((m) => m.topic === topic);
+}
+
+describe('cluster mode', () => {
+  it('takes any callback on any replica, keeps state with the partition, and emits each event once', async () => {
+    const [a, b] = [await replica(), await replica()];
+    run.tail = await tailTopics([run.events]);
+    const ids = Array.from({ length: 8 }, () => `${randomUUID()}:1`);
+    const delivered = new Map<string, string>();
+    const sent = new Map<string, string>();
+    for (const id of ids) {
+      delivered.set(id, await report(a, id, 'Delivered', DELIVERED_AT));
+      // The late Sent goes to the other replica; Kaleyra's resend of the Delivered too.
+      sent.set(id, await report(b, id, 'Sent', SENT_AT));
+      expect(await report(b, id, 'Delivered', DELIVERED_AT)).toBe(delivered.get(id));
+    }
+    const records = await run.tail.until((m) => m.length >= 16, 60_000);
+    await sleep(1_500); // anything extra (a resend delivered twice) would arrive by now
+    expect(records).toHaveLength(16);
+    for (const id of ids) {
+      const ofMessage = records.filter((r) => r.key === id);
+      expect(ofMessage.map((r) => [r.json.status, r.json.stale, r.headers['event-id']]).sort()).toEqual(
+        [['Delivered', false, delivered.get(id)], ['Sent', true, sent.get(id)]].sort(),
+      );
+    }
+    // Webhooks: at least once, webhook-id = event id; every event reached the receiver.
+    await waitFor(() => new Set(run.receiver.received.map((r) => r.headers['webhook-id'])).size >= 16, 30_000);
+    expect(new Set(run.receiver.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([...delivered.values(), ...sent.values()]));
+
+    // Handover: reports taken by A, then A leaves; B owns every partition and knows A's messages.
+    const later = Array.from({ length: 6 }, () => `${randomUUID()}:1`);
+    for (const id of later) await report(a, id, 'Delivered', DELIVERED_AT);
+    await run.tail.until((m) => m.length >= 16 + later.length, 60_000);
+    await a.close();
+    for (const id of later) await report(b, id, 'Sent', SENT_AT);
+    await run.tail.until((m) => m.length >= 16 + 2 * later.length, 60_000);
+    await sleep(1_000);
+    const lateSents = run.tail.messages.filter((r) => later.includes(r.key ?? '') && r.json.status === 'Sent');
+    expect(lateSents.map((r) => r.json.stale)).toEqual(later.map(() => true));
+    expect(run.tail.messages).toHaveLength(16 + 2 * later.length);
+  });
+
+  it('splits the roles: an ingest replica takes callbacks, a deliver replica routes them', async () => {
+    const ingest = await replica({ ROUTER_ROLE: 'ingest' });
+    const deliver = await replica({ ROUTER_ROLE: 'deliver' });
+    run.tail = await tailTopics([run.events]);
+    const id = `${randomUUID()}:1`;
+    const eventId = await report(ingest, id, 'Delivered', DELIVERED_AT);
+    const [record] = await run.tail.until((m) => m.length >= 1, 60_000);
+    expect(record!.headers['event-id']).toBe(eventId);
+    await waitFor(() => run.receiver.received.some((r) => r.headers['webhook-id'] === eventId), 30_000);
+
+    const refused = await postCallback(deliver.url, postSample({ message_id: `${randomUUID()}:1` }));
+    expect(refused.status).toBe(404);
+    expect(await refused.json()).toMatchObject({ error: 'not_ingest' });
+    const ready = (await (await fetch(`${deliver.url}/readyz`)).json()) as { cluster: { role: string } };
+    expect(ready.cluster.role).toBe('deliver');
+  });
+
+  it('dead-letters a webhook delivery the receiver refuses to the dead-letter topic', async () => {
+    await run.receiver.close();
+    run.receiver = await startReceiver(() => 400);
+    const r = await replica();
+    run.tail = await tailTopics([`${run.prefix}.dead`]);
+    const eventId = await report(r, `${randomUUID()}:1`, 'Undelivered', DELIVERED_AT);
+    const [dead] = await run.tail.until((m) => m.length >= 1, 60_000);
+    expect(dead!.json).toMatchObject({ event_id: eventId, destination: 'webhook:crm', code: 'http_400', event: { event_id: eventId, status: 'Undelivered' } });
+    expect(run.receiver.received).toHaveLength(1);
+  });
+
+  it('falls back to the local spool when Kafka does not ack, and forwards in order once it is back', async () => {
+    const r = await replica();
+    run.tail = await tailTopics([run.events]);
+    const first = `${randomUUID()}:1`;
+    await report(r, first, 'Sent', SENT_AT);
+    await run.tail.until((m) => m.length >= 1, 60_000);
+
+    broker('stop');
+    const ids = Array.from({ length: 5 }, () => `${randomUUID()}:1`);
+    const answered: string[] = [];
+    try {
+      for (const id of ids) answered.push(await report(r, id, 'Delivered', DELIVERED_AT));
+      // The same message's later report, spooled behind its first: forwarded after it.
+      answered.push(await report(r, first, 'Delivered', DELIVERED_AT));
+      const ready = (await (await fetch(`${r.url}/readyz`)).json()) as { status: string; cluster: { intake: string } };
+      expect(ready.status).toBe('ready');
+      expect(ready.cluster.intake).toMatch(/^local spool/);
+    } finally {
+      broker('start');
+    }
+    const records = await run.tail.until((m) => m.length >= 1 + answered.length, 90_000);
+    expect(new Set(records.map((m) => m.headers['event-id']))).toEqual(new Set([records[0]!.headers['event-id'], ...answered]));
+    const ofFirst = records.filter((m) => m.key === first);
+    expect(ofFirst.map((m) => [m.json.status, m.json.stale])).toEqual([['Sent', false], ['Delivered', false]]);
+    expect(recordsOf(run.tail, run.events)).toHaveLength(1 + answered.length);
+  });
+});
