@@ -43,6 +43,8 @@ export interface RunningCluster {
   /** The fallback forwarder: the spool's dispatcher with the one intake destination. */
   forwarder: Dispatcher;
   status(): Record<string, unknown>;
+  /** An ingest replica whose callbacks go straight to the intake topic (not to the fallback spool). */
+  kafkaAccepts(): boolean;
   close(deadlineMs: number): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
       partitions: processor?.status() ?? null,
       outbox_depth: outbox?.queue.depth() ?? null,
     }),
+    kafkaAccepts: () => edge !== null && !edge.fallingBack,
     async close(deadlineMs) {
       edge?.close();
       await processor?.close();

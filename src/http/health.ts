@@ -22,6 +22,8 @@ export interface DeliveryStatus {
 /** Cluster mode's own figures (role, where the edge sends callbacks, partitions owned). */
 export interface ClusterStatus {
   status(): Record<string, unknown>;
+  /** Callbacks reach the intake topic without the local spool now (so a spool that cannot commit is not fatal). */
+  kafkaAccepts(): boolean;
 }
 
 export interface HealthDeps {
@@ -44,7 +46,8 @@ export function healthRoutes({ commits, destinations, metrics, dispatcher, accep
   health.get('/healthz', (c) => c.json({ status: 'ok' }));
   health.get('/readyz', (c) => {
     const open = accepting?.() ?? true;
-    const storeOk = commits.writable();
+    // In cluster mode the spool is the fallback: unready only when neither Kafka nor it can take callbacks.
+    const storeOk = commits.writable() || (cluster?.kafkaAccepts() ?? false);
     const body = {
       status: open && storeOk ? 'ready' : 'unavailable',
       accepting: open,
