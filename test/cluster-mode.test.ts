@@ -98,7 +98,7 @@ describe('cluster mode', () => {
       );
     }
     // Webhooks: at least once, webhook-id = event id; every event reached the receiver.
-    await waitFor(() => new Set(run.receiver.received.map((r) => r.headers['webhook-id'])).size >= 16, 30_000);
+    expect(await waitFor(() => new Set(run.receiver.received.map((r) => r.headers['webhook-id'])).size >= 16, 30_000)).toBe(true);
     expect(new Set(run.receiver.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([...delivered.values(), ...sent.values()]));
 
     // Handover: reports taken by A, then A leaves; B owns every partition and knows A's messages.
@@ -122,7 +122,7 @@ describe('cluster mode', () => {
     const eventId = await report(ingest, id, 'Delivered', DELIVERED_AT);
     const [record] = await run.tail.until((m) => m.length >= 1, 60_000);
     expect(record!.headers['event-id']).toBe(eventId);
-    await waitFor(() => run.receiver.received.some((r) => r.headers['webhook-id'] === eventId), 30_000);
+    expect(await waitFor(() => run.receiver.received.some((r) => r.headers['webhook-id'] === eventId), 30_000)).toBe(true);
 
     const refused = await postCallback(deliver.url, postSample({ message_id: `${randomUUID()}:1` }));
     expect(refused.status).toBe(404);
@@ -131,15 +131,35 @@ describe('cluster mode', () => {
     expect(ready.cluster.role).toBe('deliver');
   });
 
-  it('dead-letters a webhook delivery the receiver refuses to the dead-letter topic', async () => {
+  it('dead-letters to the dead-letter topic; any replica lists it, replays it, and the others see it replayed', async () => {
     await run.receiver.close();
-    run.receiver = await startReceiver(() => 400);
-    const r = await replica();
+    // The receiver refuses the first request (400: not retried), then takes everything.
+    run.receiver = await startReceiver((n) => (n === 0 ? 400 : 200));
+    const env = { ADMIN_TOKEN: 'an-admin-token-for-tests' };
+    const [a, b] = [await replica(env), await replica(env)];
     run.tail = await tailTopics([`${run.prefix}.dead`]);
-    const eventId = await report(r, `${randomUUID()}:1`, 'Undelivered', DELIVERED_AT);
+    const eventId = await report(a, `${randomUUID()}:1`, 'Undelivered', DELIVERED_AT);
     const [dead] = await run.tail.until((m) => m.length >= 1, 60_000);
     expect(dead!.json).toMatchObject({ event_id: eventId, destination: 'webhook:crm', code: 'http_400', event: { event_id: eventId, status: 'Undelivered' } });
-    expect(run.receiver.received).toHaveLength(1);
+
+    const admin = (r: RunningRouter, path: string, body?: unknown) =>
+      fetch(`${r.url}/admin${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${env.ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then((res) => res.json() as Promise<Record<string, unknown>>);
+    const deadOn = async (r: RunningRouter) => ((await admin(r, '/dead-letters')).dead_letters as { event_id: string; last_code: string }[]);
+    // Both replicas list it, whichever one gave up on it.
+    for (const r of [a, b]) {
+      expect(await waitFor(async () => (await deadOn(r)).some((d) => d.event_id === eventId && d.last_code === 'http_400'), 30_000)).toBe(true);
+    }
+
+    expect(await admin(b, '/replay', { event_id: eventId })).toEqual({ replayed: 1 });
+    expect(await waitFor(() => run.receiver.received.length >= 2, 30_000)).toBe(true);
+    expect(run.receiver.received.map((r) => r.headers['webhook-id'])).toEqual([eventId, eventId]);
+    // The replay is noted on the topic: the replica that did not replay it stops listing it too.
+    expect(await waitFor(async () => (await deadOn(a)).length === 0, 30_000)).toBe(true);
+    expect(await deadOn(b)).toEqual([]);
   });
 
   it('falls back to the local spool when Kafka does not ack, and forwards in order once it is back', async () => {

@@ -16,6 +16,8 @@ import type { CompiledConfig } from '../route/compile.js';
 import { matchRoutes, type RouteMatch } from '../route/match.js';
 import type { ClusterSettings, Settings } from '../settings.js';
 import type { Spool } from '../spool/spool.js';
+import type { Destination } from '../destinations/types.js';
+import { followDeadLetters, OutboxWriter } from './dead-letters.js';
 import { ClusterEdge, INTAKE_REF } from './edge.js';
 import { WebhookOutbox } from './outbox.js';
 import { PartitionProcessor } from './processor.js';
@@ -55,14 +57,23 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
   const conn = new KafkaConnection({ brokers: settings.kafkaBrokers, clientId, logger, requestTimeoutMs: settings.kafkaRequestTimeoutMs });
   await createTopics(conn, names, cluster, settings.retentionMs, config, logger);
 
+  // The spool's dispatcher forwards the fallback backlog to the intake topic, and replayed dead
+  // letters to the outbox; the spool mirrors the dead-letter topic for the operations.
+  const webhookRefs = [...config.destinations].filter(([, d]) => d.kind === 'webhook').map(([ref]) => ref);
   const forwarder = new Dispatcher({
     queue: spool.queue,
-    destinations: { destinations: new Map([[INTAKE_REF, new KafkaTopicDestination(INTAKE_REF, { name: names.intake }, conn)]]), policies: new Map([[INTAKE_REF, FORWARD_POLICY]]) },
+    destinations: {
+      destinations: new Map<string, Destination>([[INTAKE_REF, new KafkaTopicDestination(INTAKE_REF, { name: names.intake }, conn)], ...webhookRefs.map((ref): [string, Destination] => [ref, new OutboxWriter(ref, conn, names)])]),
+      policies: new Map([[INTAKE_REF, FORWARD_POLICY], ...webhookRefs.map((ref): [string, RetryPolicyOptions] => [ref, FORWARD_POLICY])]),
+    },
     logger,
     metrics,
     pollMs: settings.dispatchPollMs,
   });
   forwarder.start();
+  // A client of its own, with kafkajs' retries: consumers and transactions retry inside it.
+  const kafka = new Kafka({ clientId, brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING, connectionTimeout: 3_000, requestTimeout: settings.kafkaRequestTimeoutMs });
+  const deadFollower = await followDeadLetters(kafka, names, spool.deadMirror, logger);
   const plan = (e: Parameters<typeof matchRoutes>[0]) => matchRoutes(e, config.table);
   const ingests = cluster.role !== 'deliver';
   const delivers = cluster.role !== 'ingest';
@@ -73,8 +84,6 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
   let outbox: WebhookOutbox | null = null;
   let webhooks: DestinationSet | null = null;
   if (delivers) {
-    // A client of its own, with kafkajs' retries: consumers and transactions retry inside it.
-    const kafka = new Kafka({ clientId, brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING, connectionTimeout: 3_000, requestTimeout: settings.kafkaRequestTimeoutMs });
     follower = new StateFollower(kafka, names.state, `${names.group}-state`, logger);
     await follower.start();
     const concurrency = Math.min(cluster.partitions, 32);
@@ -101,6 +110,7 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
       await processor?.close();
       await outbox?.close(deadlineMs);
       await follower?.close();
+      await deadFollower.disconnect().catch(() => undefined);
       await forwarder.stop(deadlineMs);
       await webhooks?.close();
       await conn.close();

@@ -14,6 +14,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { sleep } from '../sleep.js';
+import { DEAD_KIND_HEADER } from './dead-letters.js';
 import { OutboxQueue, type OutboxDelivery } from './outbox-queue.js';
 import { OUTBOX_DESTINATION_HEADER, OUTBOX_FIRST_AT_HEADER } from './processor.js';
 import type { ClusterNames } from './topics.js';
@@ -135,7 +136,7 @@ export class WebhookOutbox {
       await producer.send({
         topic: this.deps.names.dead,
         acks: -1,
-        messages: [{ key: d.messageKey, value: JSON.stringify(record), headers: { 'event-id': d.eventId, 'event-type': d.type, [OUTBOX_DESTINATION_HEADER]: d.destination } }],
+        messages: [{ key: d.messageKey, value: JSON.stringify(record), headers: { [DEAD_KIND_HEADER]: 'dead', 'event-id': d.eventId, 'event-type': d.type, [OUTBOX_DESTINATION_HEADER]: d.destination } }],
       });
     } catch (err) {
       await this.deps.conn.reset(errorMessage(err));

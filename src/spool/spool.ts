@@ -9,6 +9,7 @@ import type { DeliveryEvent } from '../event.js';
 import type { RouteMatch } from '../route/match.js';
 import { SqliteAcceptState } from './accept-state.js';
 import { GroupCommit } from './commit.js';
+import { DeadLetterMirror } from './dead-mirror.js';
 import { openSpoolDb, type SpoolDb } from './db.js';
 import { SpoolOperations } from './operations.js';
 import { SpoolQueue } from './queue.js';
@@ -47,6 +48,8 @@ export class Spool {
   readonly queue: SpoolQueue;
   readonly operations: SpoolOperations;
   readonly rejected: RejectedStore;
+  /** Dead letters kept elsewhere (cluster mode), copied in for the operator operations. */
+  readonly deadMirror: DeadLetterMirror;
   readonly retentionMs: number;
   private readonly db: SpoolDb;
 
@@ -66,6 +69,7 @@ export class Spool {
     });
     this.queue = new SpoolQueue(this.db, notifier, now);
     this.rejected = new RejectedStore(this.db, now);
+    this.deadMirror = new DeadLetterMirror(this.db);
     this.operations = new SpoolOperations(this.db, notifier, now, { retentionMs: this.retentionMs, dedupeWindowMs }, () => this.rejected.flush());
   }
 
