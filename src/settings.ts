@@ -45,7 +45,8 @@ const EnvSchema = z.object({
   CLUSTER_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be letters, digits, ".", "_" or "-"').default('kcr'),
   CLUSTER_PARTITIONS: int(1).max(1000).default(12),
   CLUSTER_REPLICATION_FACTOR: int(-1).max(10).default(-1),
-  INTAKE_ACK_TIMEOUT_MS: int(100).default(5_000),
+  // Longer than a broker failover (KRaft fences a dead broker after 9 s), so one is waited out.
+  INTAKE_ACK_TIMEOUT_MS: int(100).default(15_000),
   CLUSTER_SESSION_TIMEOUT_MS: int(6_000).default(10_000),
 });
 

@@ -10,6 +10,7 @@
  * second intake record of the same callback: harmless, since its event id is made from the
  * report and the partition's owner recognises it as a resend.
  */
+import type { Message } from 'kafkajs';
 import type { KafkaConnection } from '../destinations/kafka-connection.js';
 import { kafkaRecord } from '../destinations/kafka-record.js';
 import { errorMessage } from '../errors.js';
@@ -19,6 +20,9 @@ import type { Metrics } from '../metrics.js';
 import type { RouteMatch } from '../route/match.js';
 import type { AcceptResult } from '../spool/spool.js';
 import { sleep } from '../sleep.js';
+
+/** The pause between two tries of an intake produce within its deadline. */
+const RETRY_PAUSE_MS = 250;
 
 /** The ref of the spool destination that forwards the fallback backlog to the intake topic. */
 export const INTAKE_REF = 'cluster:intake';
@@ -78,25 +82,41 @@ export class ClusterEdge {
     const batch = this.waiting;
     this.waiting = [];
     if (this.spooling) return this.toSpool(batch);
-    const { conn, topic, ackTimeoutMs, metrics } = this.deps;
+    const { logger, metrics } = this.deps;
     const messages = batch.map(({ event }) => kafkaRecord({ eventId: event.event_id, messageKey: event.message_key, type: event.type, body: JSON.stringify(event) }));
-    const timeout = sleep(ackTimeoutMs, { unref: true }).then(() => {
-      throw new Error(`the intake topic did not acknowledge within ${ackTimeoutMs} ms`);
-    });
     try {
-      await Promise.race([
-        conn.getProducer().then((producer) => producer.send({ topic, acks: -1, timeout: ackTimeoutMs, messages })),
-        timeout,
-      ]);
+      await this.produce(messages, Date.now() + this.deps.ackTimeoutMs);
     } catch (err) {
-      if (!this.spooling) this.deps.logger.warn('intake topic unavailable: callbacks go to the local spool and are forwarded later', { error: errorMessage(err) });
+      if (!this.spooling) logger.warn('intake topic unavailable: callbacks go to the local spool and are forwarded later', { error: errorMessage(err) });
       this.spooling = true;
       metrics.inc('cluster_intake_fallbacks_total');
-      void conn.reset(errorMessage(err));
       return this.toSpool(batch);
     }
     metrics.inc('cluster_intake_records_total', {}, batch.length);
     for (const w of batch) w.resolve({ eventId: w.event.event_id, duplicate: null, stale: null, route: this.deps.plan(w.event) });
+  }
+
+  /**
+   * Produces until acknowledged or the deadline passes. A failure before the deadline (a leader
+   * that died: refused connections until the cluster elects another) is tried again with a new
+   * producer, so a broker failover is waited out rather than sent to the spool.
+   */
+  private async produce(messages: Message[], deadline: number): Promise<void> {
+    const { conn, topic } = this.deps;
+    for (;;) {
+      const left = deadline - Date.now();
+      const timeout = sleep(Math.max(0, left), { unref: true }).then(() => {
+        throw new Error(`the intake topic did not acknowledge within ${this.deps.ackTimeoutMs} ms`);
+      });
+      try {
+        await Promise.race([conn.getProducer().then((p) => p.send({ topic, acks: -1, timeout: Math.max(100, left), messages })), timeout]);
+        return;
+      } catch (err) {
+        void conn.reset(errorMessage(err));
+        if (deadline - Date.now() < RETRY_PAUSE_MS) throw err;
+        await sleep(RETRY_PAUSE_MS);
+      }
+    }
   }
 
   private toSpool(batch: Waiting[]): void {
