@@ -19,7 +19,7 @@ import type { Metrics } from '../metrics.js';
 import type { CompiledConfig } from '../route/compile.js';
 import type { RouteMatch } from '../route/match.js';
 import { sleep } from '../sleep.js';
-import { MARKER_KEY, StateBatch, type MessageState } from './state.js';
+import { MARKER_KEY, StateBatch, type PartitionStates } from './state.js';
 import type { StateFollower } from './state-follower.js';
 import type { ClusterNames } from './topics.js';
 
@@ -44,7 +44,7 @@ export interface ProcessorDeps {
 
 interface Owner {
   producer: Producer;
-  state: Map<string, MessageState>;
+  state: PartitionStates;
 }
 
 export class PartitionProcessor {

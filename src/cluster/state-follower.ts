@@ -7,15 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../log.js';
-import { MARKER_KEY, decodeState, type MessageState } from './state.js';
+import { MARKER_KEY, type PartitionStates } from './state.js';
 
 interface Waiting {
   nonce: string;
-  resolve: (state: Map<string, MessageState>) => void;
+  resolve: (state: PartitionStates) => void;
 }
 
 export class StateFollower {
-  private readonly followed = new Map<number, Map<string, MessageState>>();
+  private readonly followed = new Map<number, PartitionStates>();
   private readonly waiting = new Map<number, Waiting>();
   private consumer: Consumer | null = null;
 
@@ -39,7 +39,7 @@ export class StateFollower {
    * Resolves with the partition's state as of the marker `nonce` (which the caller wrote after
    * fencing the previous owner): a private copy, for the new owner to work on.
    */
-  restore(partition: number, nonce: string): Promise<Map<string, MessageState>> {
+  restore(partition: number, nonce: string): Promise<PartitionStates> {
     return new Promise((resolve) => this.waiting.set(partition, { nonce, resolve }));
   }
 
@@ -65,14 +65,13 @@ export class StateFollower {
         const w = this.waiting.get(p);
         if (w && m.value?.toString('utf8') === w.nonce) {
           this.waiting.delete(p);
-          // Objects are never changed in place (owners copy before they write), so sharing them is safe.
+          // A copy: the owner's map moves on with its own commits, this one with the topic.
           w.resolve(new Map(states));
         }
         continue;
       }
-      const s = decodeState(m.value);
-      if (s === null) states.delete(key);
-      else states.set(key, s);
+      if (m.value === null) states.delete(key);
+      else states.set(key, m.value.toString('utf8'));
     }
     await heartbeat();
   }

@@ -17,14 +17,21 @@ export interface MessageState {
   e: Record<string, number>;
 }
 
+/**
+ * A partition's states as kept: message key -> the state's JSON, as in the topic. Text takes a
+ * quarter of the memory of the parsed object (about 250 bytes a message against 900), and only
+ * the messages of a batch are ever parsed.
+ */
+export type PartitionStates = Map<string, string>;
+
 /** The key of the markers a new owner writes to find the end of a partition's state. */
 export const MARKER_KEY = '\u0000kcr-marker';
 
-/** Parses a state record's value; null for a tombstone or a value this version cannot read. */
-export function decodeState(value: Buffer | null): MessageState | null {
-  if (value === null) return null;
+/** Parses a state record's value; null for a value this version cannot read. */
+export function decodeState(value: string | undefined): MessageState | null {
+  if (value === undefined) return null;
   try {
-    const s = JSON.parse(value.toString('utf8')) as Partial<MessageState>;
+    const s = JSON.parse(value) as Partial<MessageState>;
     if (typeof s !== 'object' || s === null || typeof s.e !== 'object' || s.e === null) return null;
     return { r: typeof s.r === 'number' ? s.r : null, s: typeof s.s === 'string' ? s.s : null, e: { ...s.e } };
   } catch {
@@ -42,20 +49,21 @@ export function decodeState(value: Buffer | null): MessageState | null {
  */
 export class StateBatch {
   readonly changed = new Map<string, MessageState>();
+  private encoded = new Map<string, string>();
 
   constructor(
-    private readonly base: Map<string, MessageState>,
+    private readonly base: PartitionStates,
     private readonly retentionMs: number,
   ) {}
 
   /** The AcceptState of one message (every call of the accept step is about one message). */
   forMessage(messageKey: string): AcceptState {
-    const read = (): MessageState | undefined => this.changed.get(messageKey) ?? this.base.get(messageKey);
+    const read = (): MessageState | null => this.changed.get(messageKey) ?? decodeState(this.base.get(messageKey));
     const write = (): MessageState => {
       let s = this.changed.get(messageKey);
       if (!s) {
-        const b = this.base.get(messageKey);
-        s = b ? { r: b.r, s: b.s, e: { ...b.e } } : { r: null, s: null, e: {} };
+        // A fresh parse: the committed text stays as it is until the transaction commits.
+        s = decodeState(this.base.get(messageKey)) ?? { r: null, s: null, e: {} };
         this.changed.set(messageKey, s);
       }
       return s;
@@ -83,14 +91,17 @@ export class StateBatch {
   /** The state records to write, old event ids (past retention) left out. */
   records(partition: number, now: number): { key: string; value: string; partition: number }[] {
     const since = now - this.retentionMs;
+    this.encoded = new Map();
     return [...this.changed].map(([key, s]) => {
       for (const [id, at] of Object.entries(s.e)) if (at < since) delete s.e[id];
-      return { key, value: JSON.stringify(s), partition };
+      const value = JSON.stringify(s);
+      this.encoded.set(key, value);
+      return { key, value, partition };
     });
   }
 
-  /** The transaction committed: the changes become the partition's state. */
+  /** The transaction committed: the changes (as written by `records`) become the partition's state. */
   apply(): void {
-    for (const [key, s] of this.changed) this.base.set(key, s);
+    for (const [key, value] of this.encoded) this.base.set(key, value);
   }
 }
