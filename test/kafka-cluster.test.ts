@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
 import { sleep, uniqueTopic, waitFor } from './support/kafka.js';
-import { LocalCluster, partitionState, sendAll } from './support/kafka-cluster.js';
+import { LocalCluster, partitionState, sendAll } from '../src/testing/local-cluster.js';
 
 const REFUSED = ['REQUEST_TIMED_OUT', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'];
 
