@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createDestinations, type DestinationSet } from './destinations/index.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { createApp } from './http/app.js';
-import { FORWARD_PLAN, startCluster, type RunningCluster } from './cluster/cluster.js';
+import { FORWARD_PLAN, clusterStore, startCluster, type RunningCluster } from './cluster/cluster.js';
 import { Intake, type IntakeStore } from './ingest/intake.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -53,7 +53,7 @@ export async function startRouter({ config, settings, logger = createLogger() }:
   const intake = new Intake({ config, spool: { ...spoolParts(spool), commits: delivery.commits }, metrics, logger, sentTimeZone: settings.sentTimeZone });
   const app = createApp({
     config,
-    spool,
+    spool: delivery.cluster ? clusterStore(spool, delivery.cluster.backfill) : spool,
     logger,
     metrics,
     intake,

@@ -11,7 +11,8 @@ import type { RunningRouter } from '../src/router.js';
 import type { RoutesConfig } from '../src/route/define-routes.js';
 import { startReceiver, type Receiver } from '../src/testing/receiver.js';
 import { broker, kafkaBrokers, sleep, waitFor } from './support/kafka.js';
-import { postCallback, postSample, startTestRouter, tempDir } from './support/router.js';
+import { runCli } from '../src/cli/run.js';
+import { postCallback, postSample, startTestRouter, tempDir, writeConfig } from './support/router.js';
 import { tailTopics, type TopicTail } from './support/topic-tail.js';
 
 interface Run {
@@ -25,19 +26,31 @@ interface Run {
 
 let run: Run;
 
-function config(r: Run): RoutesConfig {
+function config(r: Run, late?: { url: string; topic: string }): RoutesConfig {
   return {
     profiles: { default: {} },
-    kafka: { topics: { events: r.events } },
-    webhooks: { crm: { url: r.receiver.url, retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 2 } } },
+    kafka: { topics: { events: r.events, ...(late ? { late: late.topic } : {}) } },
+    webhooks: {
+      crm: { url: r.receiver.url, retry: { initialDelayMs: 20, maxDelayMs: 100, maxAttempts: 2 } },
+      // Declared after the events came, and named by no rule: only a backfill sends to them.
+      ...(late ? { late: { url: late.url } } : {}),
+    },
     rules: [{ name: 'all', to: ['kafka:events', 'webhook:crm'] }],
   };
 }
 
-async function replica(env: Record<string, string> = {}): Promise<RunningRouter> {
+/** The backfill test's second config as a routes.config.ts file, for the CLI. */
+function lateConfigPath(url: string, topic: string): string {
+  const dir = tempDir('kcr-cluster-cli-');
+  run.dirs.push(dir);
+  const { rules, ...rest } = config(run, { url, topic });
+  return writeConfig(dir.path, JSON.stringify({ ...rest, rules }));
+}
+
+async function replica(env: Record<string, string> = {}, routes = config(run)): Promise<RunningRouter> {
   const dir = tempDir('kcr-cluster-');
   run.dirs.push(dir);
-  const router = await startTestRouter(config(run), {
+  const router = await startTestRouter(routes, {
     dataDir: dir.path,
     env: { ROUTER_MODE: 'cluster', CLUSTER_PREFIX: run.prefix, CLUSTER_PARTITIONS: '4', CLUSTER_SESSION_TIMEOUT_MS: '6000', INTAKE_ACK_TIMEOUT_MS: '1500', ...env },
   });
@@ -160,6 +173,41 @@ describe('cluster mode', () => {
     // The replay is noted on the topic: the replica that did not replay it stops listing it too.
     expect(await waitFor(async () => (await deadOn(a)).length === 0, 30_000)).toBe(true);
     expect(await deadOn(b)).toEqual([]);
+  });
+
+  it('backfills a webhook and a topic added later from the intake topic, stale flags and resends as the owners made them', async () => {
+    const env = { ADMIN_TOKEN: 'an-admin-token-for-tests' };
+    const first = await replica(env);
+    const id = `${randomUUID()}:1`;
+    const delivered = await report(first, id, 'Delivered', DELIVERED_AT);
+    const sent = await report(first, id, 'Sent', SENT_AT);
+    await report(first, id, 'Delivered', DELIVERED_AT); // a resend: one event
+    const other = await report(first, `${randomUUID()}:1`, 'Delivered', DELIVERED_AT);
+    expect(await waitFor(() => run.receiver.received.length >= 3, 30_000)).toBe(true);
+    await first.close();
+
+    const late = await startReceiver();
+    try {
+      const lateTopic = `${run.prefix}.late`;
+      const second = await replica(env, config(run, { url: late.url, topic: lateTopic }));
+      const backfill = (destination: string) =>
+        fetch(`${second.url}/admin/backfill`, { method: 'POST', headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` }, body: JSON.stringify({ destination }) }).then((r) => r.json());
+      expect(await backfill('webhook:late')).toEqual({ added: 3 });
+      expect(await waitFor(() => late.received.length >= 3, 30_000)).toBe(true);
+      expect(late.received.map((r) => [r.headers['webhook-id'], r.json.data.stale]).sort()).toEqual([[delivered, false], [sent, true], [other, false]].sort());
+      // What it has, it does not get again; the CLI, on the replica's data dir, says the same.
+      expect(await backfill('webhook:late')).toEqual({ added: 0 });
+      const out: string[] = [];
+      const cliEnv = { ROUTER_MODE: 'cluster', CLUSTER_PREFIX: run.prefix, KAFKA_BROKERS: kafkaBrokers().join(','), DATA_DIR: second.spool.path.replace(/\/spool\.db$/, '') };
+      const code = await runCli(['backfill', '--to', 'webhook:late', '--config', lateConfigPath(late.url, lateTopic)], { out: (l) => out.push(l), err: (l) => out.push(l), env: cliEnv });
+      expect([code, out.join('\n')]).toEqual([0, expect.stringMatching(/^0 deliveries to webhook:late queued/)]);
+      expect(await backfill('kafka:late')).toEqual({ added: 3 });
+      run.tail = await tailTopics([lateTopic]);
+      const records = await run.tail.until((m) => m.length >= 3, 30_000);
+      expect(records.map((m) => m.headers['event-id']).sort()).toEqual([delivered, sent, other].sort());
+    } finally {
+      await late.close();
+    }
   });
 
   it('falls back to the local spool when Kafka does not ack, and forwards in order once it is back', async () => {

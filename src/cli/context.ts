@@ -3,10 +3,14 @@
  * only when a command asks (so `--help` touches none of them) and the spool closed when it ends.
  * This is the one CLI module that knows the concrete Spool and Intake.
  */
-import { Intake } from '../ingest/intake.js';
+import { backfillOnce, operationsWithBackfill } from '../cluster/backfill.js';
+import { FORWARD_PLAN } from '../cluster/edge.js';
+import type { DeliveryEvent } from '../event.js';
+import { Intake, type IntakeStore } from '../ingest/intake.js';
 import { silentLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { createOperations } from '../ops/operations.js';
+import type { OperationsStore } from '../ops/store.js';
 import { destinationRefs, type CompiledConfig } from '../route/compile.js';
 import { configPath, loadRoutes } from '../route/load.js';
 import { matchRoutes } from '../route/match.js';
@@ -39,18 +43,25 @@ export function createContext(io: CliIo): CliContext & { close(): void } {
       let spool: Spool | undefined;
       const open = (): Spool => {
         if (!spool) {
-          // Re-ingest makes events, so the spool must plan their deliveries with the config's rules.
-          spool = new Spool({ path: currentSettings().spoolPath, plan: config ? (e) => matchRoutes(e, config.table) : undefined });
+          // Re-ingest makes events, so the spool must plan their deliveries with the config's rules
+          // (in cluster mode: to the intake topic, which the running router forwards them to).
+          const plan = currentSettings().cluster ? FORWARD_PLAN : config ? (e: DeliveryEvent) => matchRoutes(e, config.table) : undefined;
+          spool = new Spool({ path: currentSettings().spoolPath, plan });
           spools.push(spool);
         }
         return spool;
       };
-      const store: Pick<Spool, 'commits' | 'operations' | 'queue' | 'rejected'> = {
+      const store: Pick<Spool, 'commits' | 'queue' | 'rejected'> & { operations: OperationsStore['operations'] & IntakeStore['operations'] } = {
         get commits() {
           return open().commits;
         },
         get operations() {
-          return open().operations;
+          const ops = open().operations;
+          const s = currentSettings();
+          if (!s.cluster || !config) return ops;
+          // In cluster mode the events to backfill are in the intake topic, not in this spool.
+          const cluster = { brokers: s.kafkaBrokers, prefix: s.cluster.prefix, config, dedupeWindowMs: s.dedupeWindowMs, retentionMs: s.retentionMs, logger: silentLogger };
+          return operationsWithBackfill(ops, (destination, f) => backfillOnce(cluster, destination, f));
         },
         get queue() {
           return open().queue;

@@ -13,10 +13,11 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from '../retry/policy.js';
 import type { CompiledConfig } from '../route/compile.js';
-import { matchRoutes, type RouteMatch } from '../route/match.js';
+import { matchRoutes } from '../route/match.js';
 import type { ClusterSettings, Settings } from '../settings.js';
 import type { Spool } from '../spool/spool.js';
 import type { Destination } from '../destinations/types.js';
+import { ClusterBackfill, operationsWithBackfill } from './backfill.js';
 import { followDeadLetters, OutboxWriter } from './dead-letters.js';
 import { ClusterEdge, INTAKE_REF } from './edge.js';
 import { WebhookOutbox } from './outbox.js';
@@ -24,8 +25,7 @@ import { PartitionProcessor } from './processor.js';
 import { StateFollower } from './state-follower.js';
 import { clusterNames, ensureClusterTopics } from './topics.js';
 
-/** Everything in the fallback spool goes to the intake topic. */
-export const FORWARD_PLAN = (): RouteMatch => ({ destinations: [INTAKE_REF], rules: [], fallback: false });
+export { FORWARD_PLAN } from './edge.js';
 
 /** The forwarder never gives up: a callback answered 2xx reaches the intake topic, however long Kafka is away. */
 const FORWARD_POLICY: RetryPolicyOptions = { ...DEFAULT_RETRY_POLICY, initialDelayMs: 200, maxDelayMs: 5_000, maxAttempts: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.MAX_SAFE_INTEGER, retryStatuses: [] };
@@ -47,6 +47,8 @@ export interface RunningCluster {
   status(): Record<string, unknown>;
   /** An ingest replica whose callbacks go straight to the intake topic (not to the fallback spool). */
   kafkaAccepts(): boolean;
+  /** Backfill over the intake topic (the log of record), for the operations. */
+  backfill: ClusterBackfill;
   close(deadlineMs: number): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
     await Promise.all([processor.start(), outbox.start()]);
   }
   defineClusterMetrics(metrics, { edge, processor, outbox, spool });
+  const backfill = new ClusterBackfill({ kafka, conn, names, config, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs });
   logger.info('cluster mode', { role: cluster.role, prefix: cluster.prefix, intake: names.intake, group: names.group });
 
   return {
@@ -105,6 +108,7 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
       outbox_depth: outbox?.queue.depth() ?? null,
     }),
     kafkaAccepts: () => edge !== null && !edge.fallingBack,
+    backfill,
     async close(deadlineMs) {
       edge?.close();
       await processor?.close();
@@ -115,6 +119,20 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
       await webhooks?.close();
       await conn.close();
     },
+  };
+}
+
+/**
+ * The spool's parts as the operations see them in cluster mode: the same, except that a backfill
+ * reads the intake topic (the replica's own spool holds only its fallback backlog and the
+ * dead letters).
+ */
+export function clusterStore(spool: Spool, backfill: ClusterBackfill) {
+  return {
+    commits: spool.commits,
+    queue: spool.queue,
+    rejected: spool.rejected,
+    operations: operationsWithBackfill(spool.operations, (destination, f) => backfill.backfill(destination, f)),
   };
 }
 

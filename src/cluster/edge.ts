@@ -27,6 +27,9 @@ const RETRY_PAUSE_MS = 250;
 /** The ref of the spool destination that forwards the fallback backlog to the intake topic. */
 export const INTAKE_REF = 'cluster:intake';
 
+/** The fallback spool's plan: everything in it goes to the intake topic. */
+export const FORWARD_PLAN = (): RouteMatch => ({ destinations: [INTAKE_REF], rules: [], fallback: false });
+
 export interface EdgeDeps {
   conn: KafkaConnection;
   topic: string;

@@ -117,9 +117,9 @@ describe('operations: replay', () => {
 });
 
 describe('operations: backfill', () => {
-  it('backfills a configured destination with the events selected, and wakes the dispatcher', () => {
+  it('backfills a configured destination with the events selected, and wakes the dispatcher', async () => {
     const h = harness();
-    expect(h.ops.backfill({ destination: 'webhook:crm', since: T0, limit: 10 })).toEqual({ added: 3 });
+    await expect(h.ops.backfill({ destination: 'webhook:crm', since: T0, limit: 10 })).resolves.toEqual({ added: 3 });
     expect(h.calls).toEqual([{ op: 'backfill', args: ['webhook:crm', { since: Date.parse(T0), limit: 10 }] }]);
     expect(h.wakes()).toBe(1);
   });

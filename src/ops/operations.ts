@@ -116,16 +116,21 @@ export function createOperations({ store, intake, configured, wake = () => undef
       return { replayed };
     },
 
-    /** Adds a delivery to a configured destination for stored events it has not had. */
-    backfill(input: unknown): { added: number } {
+    /**
+     * Adds a delivery to a configured destination for stored events it has not had. The input
+     * is checked at once (a refusal throws); the store's work may take a while (cluster mode
+     * reads the intake topic).
+     */
+    backfill(input: unknown): Promise<{ added: number }> {
       const r = backfillRequest(input);
       if (!configured?.includes(r.destination)) {
         throw new OperationError('invalid_filter', (s) => `"${s.field(['destination'])}" must name a configured destination (${declared()})`);
       }
       const { eventId, messageKey, since, until, limit } = deliverySelection(r);
-      const added = store.operations.backfill(r.destination, { eventId, messageKey, since, until, limit });
-      wake();
-      return { added };
+      return Promise.resolve(store.operations.backfill(r.destination, { eventId, messageKey, since, until, limit })).then((added) => {
+        wake();
+        return { added };
+      });
     },
 
     /** Refused payloads as kept, newest first. */

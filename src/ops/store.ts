@@ -34,7 +34,8 @@ export interface OperationsStore {
   operations: {
     listDeliveries(state: 'dead', f: DeliverySelection): DeliveryRow[];
     replay(f: DeliverySelection, state: 'dead' | 'done'): number;
-    backfill(destination: string, f: EventSelection): number;
+    /** How many deliveries it added (cluster mode: queued in Kafka, hence a promise). */
+    backfill(destination: string, f: EventSelection): number | Promise<number>;
     counts(): DeliveryCount[];
   };
   queue: {

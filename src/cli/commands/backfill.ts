@@ -20,7 +20,7 @@ export const backfill: Command = {
     // The arguments are checked before the config is loaded: a typo costs no import.
     const request = backfillRequest(input);
     const config = await ctx.loadConfig(values.config as string | undefined);
-    const { added } = ctx.operations(config).backfill(request);
+    const { added } = await ctx.operations(config).backfill(request);
     ctx.out(`${deliveries(added)} to ${request.destination} queued`);
     return 0;
   },
