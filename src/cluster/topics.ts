@@ -52,15 +52,18 @@ export interface TopicPlan {
  * its callbacks do): a mismatch is a start-up error, not something to repair silently.
  */
 export async function ensureClusterTopics(admin: Admin, names: ClusterNames, plan: TopicPlan, deadlineMs = 60_000): Promise<void> {
-  const retention = String(plan.retentionMs);
+  const retention = { name: 'retention.ms', value: String(plan.retentionMs) };
+  // With 3 copies or more, an acks=all write needs 2 of them: one broker may die, and no ack is
+  // given by a lone survivor. Below that, the broker's setting stands.
+  const durable = plan.replicationFactor >= 3 ? [{ name: 'min.insync.replicas', value: '2' }] : [];
   const specs = [
-    { topic: names.intake, configEntries: [{ name: 'retention.ms', value: retention }] },
+    { topic: names.intake, configEntries: [retention, ...durable] },
     // compact keeps each message's latest state; delete drops messages not heard of for the retention.
-    { topic: names.state, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }, { name: 'retention.ms', value: retention }] },
-    { topic: names.webhooks, configEntries: [{ name: 'retention.ms', value: retention }] },
-    { topic: names.dead, configEntries: [{ name: 'retention.ms', value: retention }] },
+    { topic: names.state, configEntries: [{ name: 'cleanup.policy', value: 'compact,delete' }, retention, ...durable] },
+    { topic: names.webhooks, configEntries: [retention, ...durable] },
+    { topic: names.dead, configEntries: [retention, ...durable] },
   ].map((s) => ({ ...s, numPartitions: plan.partitions }));
-  const outputs = plan.outputs.map((o) => ({ topic: o.name, numPartitions: o.partitions ?? -1, configEntries: [] }));
+  const outputs = plan.outputs.map((o) => ({ topic: o.name, numPartitions: o.partitions ?? -1, configEntries: durable }));
   const existing = new Set(await admin.listTopics());
   const missing = [...specs, ...outputs].filter((s) => !existing.has(s.topic));
   if (missing.length > 0) {
