@@ -158,9 +158,7 @@ async function createTopics(conn: KafkaConnection, names: ReturnType<typeof clus
 function defineClusterMetrics(metrics: Metrics, parts: { edge: ClusterEdge | null; processor: PartitionProcessor | null; outbox: WebhookOutbox | null; spool: Spool }): void {
   metrics.define('cluster_rebalances_total', 'Consumer-group rebalances this replica joined (intake partition owners).');
   metrics.define('cluster_intake_fallbacks_total', 'Batches of callbacks committed to the local spool because the intake topic did not ack in time.');
-  metrics.gauge('cluster_fallback_depth', 'Callbacks in the local spool waiting to be forwarded to the intake topic.', () => [
-    [{}, parts.spool.operations.counts().filter((r) => r.destination === INTAKE_REF && r.state === 'pending').reduce((n, r) => n + r.n, 0)],
-  ]);
+  metrics.gauge('cluster_fallback_depth', 'Callbacks in the local spool waiting to be forwarded to the intake topic.', () => [[{}, parts.spool.queue.pendingCount(INTAKE_REF)]]);
   metrics.gauge('cluster_intake_lag', 'Records behind the end of each intake partition this replica owns.', () =>
     Object.entries(parts.processor?.status().lag ?? {}).map(([p, lag]) => [{ partition: p }, lag]),
   );

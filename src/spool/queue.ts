@@ -25,6 +25,7 @@ export class SpoolQueue {
           ORDER BY d.id LIMIT @limit`,
       ),
       nextDue: db.prepare<[string], { at: number | null }>("SELECT MIN(next_at) AS at FROM deliveries WHERE destination = ? AND state = 'pending'"),
+      pendingCount: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM deliveries INDEXED BY deliveries_queue WHERE destination = ? AND state = 'pending'"),
       done: db.prepare(
         "UPDATE deliveries SET state = 'done', attempts = attempts + 1, updated_at = ?, last_code = NULL, last_error = NULL WHERE id = ? AND state = 'pending'",
       ),
@@ -63,6 +64,11 @@ export class SpoolQueue {
   /** When the destination's next pending delivery falls due (ms epoch), or null. */
   nextDueAt(destination: string): number | null {
     return this.stmt.nextDue.get(destination)?.at ?? null;
+  }
+
+  /** Pending deliveries for one destination, counted on the queue's index (not a table scan). */
+  pendingCount(destination: string): number {
+    return this.stmt.pendingCount.get(destination)?.n ?? 0;
   }
 
   markDone(ids: readonly number[]): void {

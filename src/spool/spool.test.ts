@@ -325,6 +325,16 @@ describe('Spool', () => {
       spool.queue.markRetry(d!.id, clock + 5_000, 'kafka_unavailable', 'down');
       expect(spool.queue.nextDueAt('kafka:events')).toBe(clock + 5_000);
     });
+
+    it('counts a destination\'s pending deliveries, waiting ones included, done ones not', async () => {
+      const spool = spoolAt();
+      for (const id of ['m-c1', 'm-c2', 'm-c3']) await spool.commits.accept(report(id, 'Delivered'));
+      const [first, second] = spool.queue.due('kafka:events', 2);
+      spool.queue.markDone([first!.id]);
+      spool.queue.markRetry(second!.id, clock + 5_000, 'kafka_unavailable', 'down');
+      expect(spool.queue.pendingCount('kafka:events')).toBe(2);
+      expect(spool.queue.pendingCount('webhook:nowhere')).toBe(0);
+    });
   });
 
   describe('delivery outcomes, replay and backfill', () => {
