@@ -14,6 +14,9 @@ COPY package.json package-lock.json ./
 # to packages/delivery-events and installs its dependencies. Nothing is built: the router runs
 # the package from its TypeScript source (tsconfig.json `paths`, followed by tsx).
 COPY packages/delivery-events/package.json ./packages/delivery-events/
+# npm ci's postinstall fixes kafkajs' read_committed filter (scripts/patch-kafkajs.mjs).
+COPY scripts/patch-kafkajs.mjs ./scripts/
+COPY scripts/kafkajs ./scripts/kafkajs
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # --- Runtime: no compilers, no dev dependencies, not root ---
