@@ -3,9 +3,9 @@
  * webhook outbox (deliver role), and the figures /readyz and /metrics show for them. The
  * router composes it in place of the embedded spool-and-dispatcher when ROUTER_MODE=cluster.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import { createDestinations, type DestinationSet } from '../destinations/index.js';
-import { KafkaConnection } from '../destinations/kafka-connection.js';
+import { KafkaConnection, kafkajsLogs } from '../destinations/kafka-connection.js';
 import { KafkaTopicDestination, DEFAULT_KAFKA_CLIENT_ID } from '../destinations/kafka.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
 import { ConfigError, errorMessage } from '../errors.js';
@@ -74,7 +74,8 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
   });
   forwarder.start();
   // A client of its own, with kafkajs' retries: consumers and transactions retry inside it.
-  const kafka = new Kafka({ clientId, brokers: settings.kafkaBrokers, logLevel: logLevel.NOTHING, connectionTimeout: 3_000, requestTimeout: settings.kafkaRequestTimeoutMs });
+  const kafkaConfig: KafkaConfig = { clientId, brokers: settings.kafkaBrokers, logLevel: logLevel.WARN, logCreator: kafkajsLogs(logger), connectionTimeout: 3_000, requestTimeout: settings.kafkaRequestTimeoutMs };
+  const kafka = new Kafka(kafkaConfig);
   const deadFollower = await followDeadLetters(kafka, names, spool.deadMirror, logger);
   const plan = (e: Parameters<typeof matchRoutes>[0]) => matchRoutes(e, config.table);
   const ingests = cluster.role !== 'deliver';
@@ -89,7 +90,7 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
     follower = new StateFollower(kafka, names.state, `${names.group}-state`, logger);
     await follower.start();
     const concurrency = Math.min(cluster.partitions, 32);
-    processor = new PartitionProcessor({ kafka, names, follower, config, plan, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs, sessionTimeoutMs: cluster.sessionTimeoutMs, concurrency, logger, metrics });
+    processor = new PartitionProcessor({ kafka, kafkaConfig, names, follower, config, plan, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs, sessionTimeoutMs: cluster.sessionTimeoutMs, concurrency, logger, metrics });
     webhooks = createDestinations({ ...config, destinations: new Map([...config.destinations].filter(([, d]) => d.kind === 'webhook')) }, { kafkaBrokers: [], sinkDir: settings.sinkDir, logger });
     outbox = new WebhookOutbox({ kafka, names, webhooks, conn, sessionTimeoutMs: cluster.sessionTimeoutMs, partitions: cluster.partitions, concurrency, logger, metrics });
     await Promise.all([processor.start(), outbox.start()]);

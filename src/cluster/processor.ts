@@ -7,13 +7,13 @@
  * fences this one; see src/kafka/transactions.ts for why it cannot be one per replica.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaConfig, type Message, type Producer } from 'kafkajs';
 import { acceptEvent } from '../accept/accept.js';
 import { kafkaRecord } from '../destinations/kafka-record.js';
 import type { DeliveryItem } from '../destinations/types.js';
 import { errorMessage } from '../errors.js';
 import type { DeliveryEvent } from '../event.js';
-import { isProducerFenced, nextOffset, retryConcurrentTransactions, transactionalIdFor } from '../kafka/transactions.js';
+import { isProducerFenced, nextOffset, refusedUnwritten, retryConcurrentTransactions, transactionalIdFor } from '../kafka/transactions.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CompiledConfig } from '../route/compile.js';
@@ -27,8 +27,14 @@ import type { ClusterNames } from './topics.js';
 export const OUTBOX_DESTINATION_HEADER = 'kcr-destination';
 export const OUTBOX_FIRST_AT_HEADER = 'kcr-first-at';
 
+/** How long a take-over waits for the state follower to reach its marker before it tries again. */
+const RESTORE_DEADLINE_MS = 60_000;
+
 export interface ProcessorDeps {
+  /** The consumer's client. */
   kafka: Kafka;
+  /** How to make another client like it: each owner's producer gets its own (see Owner.produce). */
+  kafkaConfig: KafkaConfig;
   names: ClusterNames;
   follower: StateFollower;
   config: Pick<CompiledConfig, 'destinations'>;
@@ -45,6 +51,13 @@ export interface ProcessorDeps {
 interface Owner {
   producer: Producer;
   state: PartitionStates;
+  /**
+   * `retried` is set when kafkajs retried a produce of this owner's. kafkajs 2.2.4 can write a retried batch
+   * twice inside one transaction (seen in the cluster drill: a leader killed mid-produce, the
+   * same 31 records at two offsets, both committed), so a transaction whose produce was retried
+   * is aborted and its batch processed again, never committed.
+   */
+  produce: { retried: boolean };
 }
 
 export class PartitionProcessor {
@@ -67,6 +80,7 @@ export class PartitionProcessor {
       maxBytesPerPartition: 512 * 1024,
     });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => this.deps.logger.error('intake consumer crashed', { error: errorMessage(payload.error), restart: payload.restart }));
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       metrics.inc('cluster_rebalances_total');
       this.assigned = [...(payload.memberAssignment[names.intake] ?? [])].sort((a, b) => a - b);
@@ -158,7 +172,9 @@ export class PartitionProcessor {
     if (stateRecords.length > 0) out.set(names.state, [...(out.get(names.state) ?? []), ...stateRecords]);
     const txn = await owner.producer.transaction();
     try {
+      owner.produce.retried = false;
       if (out.size > 0) await txn.sendBatch({ acks: -1, topicMessages: [...out].map(([topic, messages]) => ({ topic, messages })) });
+      if (owner.produce.retried) throw new Error('a produce was retried inside the transaction; aborted, so that no record is written twice');
       await retryConcurrentTransactions(() =>
         txn.sendOffsets({ consumerGroupId: names.group, topics: [{ topic: names.intake, partitions: [{ partition: p, offset }] }] }),
       );
@@ -177,8 +193,23 @@ export class PartitionProcessor {
   private async own(p: number, { heartbeat, isRunning, isStale }: EachBatchPayload): Promise<Owner> {
     const known = this.owners.get(p);
     if (known) return known;
-    const { kafka, names, follower, logger } = this.deps;
-    const producer = kafka.producer({
+    const { kafkaConfig, names, follower, logger } = this.deps;
+    const produce = { retried: false };
+    const forward = kafkaConfig.logCreator?.(logLevel.WARN);
+    const client = new Kafka({
+      ...kafkaConfig,
+      logLevel: logLevel.WARN,
+      // kafkajs logs each failed produce (at error level, from its producer) before it retries it.
+      logCreator: () => (entry) => {
+        if (entry.namespace === 'Producer' && entry.level === logLevel.ERROR && !refusedUnwritten(String(entry.log.message))) produce.retried = true;
+        forward?.(entry);
+      },
+    });
+    const producer = client.producer({
+      // kafkajs' default for a transactional producer is to retry forever (a partition owner
+      // stuck in a retry never rejoins its group); bounded, a failure surfaces and the batch is
+      // processed again after a new take-over.
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
       transactionalId: transactionalIdFor(names.transactional, names.intake, p),
       idempotent: true,
       maxInFlightRequests: 1,
@@ -191,15 +222,17 @@ export class PartitionProcessor {
       const txn = await producer.transaction();
       await txn.send({ topic: names.state, acks: -1, messages: [{ key: MARKER_KEY, value: nonce, partition: p }] });
       await txn.commit();
+      const deadline = Date.now() + RESTORE_DEADLINE_MS;
       for (;;) {
         const state = await Promise.race([restored, sleep(1_000).then(() => null)]);
         if (state) {
-          const owner = { producer, state };
+          const owner = { producer, state, produce };
           this.owners.set(p, owner);
           logger.info('intake partition taken over', { partition: p, messages: state.size });
           return owner;
         }
         if (this.closed || !isRunning() || isStale()) throw new Error(`partition ${p} was revoked while its state was restored`);
+        if (Date.now() > deadline) throw new Error(`the state of partition ${p} was not restored within ${RESTORE_DEADLINE_MS / 1000} s`);
         await heartbeat();
       }
     } catch (err) {

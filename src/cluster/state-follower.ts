@@ -30,6 +30,7 @@ export class StateFollower {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({ groupId: `${this.groupId}-${randomUUID()}`, maxWaitTimeInMs: 100 });
     this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => this.logger.error('state follower crashed', { error: String(payload.error), restart: payload.restart }));
     await consumer.connect();
     await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
     await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 4, eachBatch: (p) => this.apply(p) });

@@ -6,8 +6,9 @@
  * #1008, #979, #919). So any failed send throws the producer away (`reset`) and the next send
  * makes a new one; the dispatcher's retry policy, not kafkajs, decides when to try again.
  */
-import { Kafka, Partitioners, logLevel, type Producer, type Admin } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type logCreator, type Producer } from 'kafkajs';
 import { errorMessage } from '../errors.js';
+import { refusedUnwritten } from '../kafka/transactions.js';
 import type { Logger } from '../log.js';
 
 export interface KafkaOptions {
@@ -25,6 +26,22 @@ export interface TopicSpec {
   partitions?: number;
 }
 
+/**
+ * kafkajs' own log lines into ours: its errors as warnings (it retries most of them itself),
+ * the rest as debug.
+ * @example new Kafka({ clientId, brokers, logLevel: logLevel.WARN, logCreator: kafkajsLogs(logger) })
+ */
+export function kafkajsLogs(log: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log: entry }) => {
+      const { message, ...rest } = entry;
+      // Refusals it retries as a matter of course (CONCURRENT_TRANSACTIONS after every commit, a
+      // leader moving) are not worth a warning each.
+      const routine = refusedUnwritten(`${String(message)} ${String(rest.error ?? '')}`);
+      (level <= logLevel.ERROR && !routine ? log.warn : log.debug)(`kafkajs: ${message}`, { kafka: { namespace, ...rest } });
+    };
+}
+
 /** One client and producer shared by every Kafka destination; recreated after a failure. */
 export class KafkaConnection {
   private readonly kafka: Kafka;
@@ -39,12 +56,7 @@ export class KafkaConnection {
       requestTimeout: opts.requestTimeoutMs ?? 15_000,
       retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
       logLevel: logLevel.WARN,
-      logCreator:
-        () =>
-        ({ level, log: entry }) => {
-          const { message, ...rest } = entry;
-          (level <= logLevel.ERROR ? log.warn : log.debug)(`kafkajs: ${message}`, { kafka: rest });
-        },
+      logCreator: kafkajsLogs(log),
     });
   }
 

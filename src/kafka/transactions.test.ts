@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   isConcurrentTransactions,
   isProducerFenced,
+  refusedUnwritten,
   nextOffset,
   retryConcurrentTransactions,
   transactionalIdFor,
@@ -83,6 +84,17 @@ describe('error classification', () => {
       expect(isConcurrentTransactions(other)).toBe(false);
       expect(isProducerFenced(other)).toBe(false);
     }
+  });
+});
+
+describe('refusedUnwritten', () => {
+  it('trusts a retry only after a refusal that wrote nothing', () => {
+    expect(refusedUnwritten('Failed to send messages: This server is not the leader for that topic-partition')).toBe(true);
+    expect(refusedUnwritten('Failed to send messages: The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing')).toBe(true);
+    // The request may have been written before the connection or the wait gave out.
+    expect(refusedUnwritten('Failed to send messages: Connection error: read ECONNRESET')).toBe(false);
+    expect(refusedUnwritten('Request Produce(key: 0, version: 7) timed out')).toBe(false);
+    expect(refusedUnwritten('Messages are written to the log, but to fewer in-sync replicas than required')).toBe(false);
   });
 });
 

@@ -93,3 +93,27 @@ export async function retryConcurrentTransactions<T>(fn: () => Promise<T>, opts:
     }
   }
 }
+
+/**
+ * kafkajs' messages for the errors with which a broker refuses a request without writing anything
+ * (wrong or no leader, too few in-sync replicas before the append, a transaction step still under
+ * way, coordinator moving): retrying after them cannot write a record twice. Any other failed
+ * produce (a connection lost, a timeout) may have been written, so its retry is not trusted.
+ */
+const UNWRITTEN = [
+  'This server is not the leader for that topic-partition',
+  'There is no leader for this topic-partition',
+  'This server does not host this topic-partition',
+  'Messages are rejected since there are fewer in-sync replicas than required',
+  'another concurrent operation on the same transaction was ongoing',
+  'The group coordinator is not available',
+  'This is not the correct coordinator',
+];
+
+/**
+ * Whether a kafkajs error message is one of those refusals.
+ * @example refusedUnwritten('This server is not the leader for that topic-partition') // true
+ */
+export function refusedUnwritten(message: string): boolean {
+  return UNWRITTEN.some((m) => message.includes(m));
+}
