@@ -16,6 +16,7 @@ import type { DeliveryEvent } from '../event.js';
 import type { Logger } from '../log.js';
 import type { DeadLetterMirror } from '../spool/dead-mirror.js';
 import { OUTBOX_DESTINATION_HEADER, OUTBOX_FIRST_AT_HEADER } from './processor.js';
+import { subscribeWhenKnown } from './consumers.js';
 import type { ClusterNames } from './topics.js';
 
 /** What a dead-letter topic record is: a dead letter, or the note that one was replayed. */
@@ -73,7 +74,7 @@ export class OutboxWriter implements Destination {
 export async function followDeadLetters(kafka: Kafka, names: ClusterNames, mirror: DeadLetterMirror, logger: Logger): Promise<Consumer> {
   const consumer = kafka.consumer({ groupId: `${names.group}-dead-${randomUUID()}`, maxWaitTimeInMs: 250 });
   await consumer.connect();
-  await consumer.subscribe({ topics: [names.dead], fromBeginning: true });
+  await subscribeWhenKnown(consumer, { topics: [names.dead], fromBeginning: true }, logger);
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ message }) => {

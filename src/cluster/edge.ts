@@ -126,7 +126,8 @@ export class ClusterEdge {
     for (const w of batch) {
       this.deps.spool.commits.accept(w.event).then(
         // A resend the spool saw is one; anything else the owner decides later.
-        (r) => w.resolve({ ...r, duplicate: r.duplicate ? true : null, stale: null }),
+        // The spool's own route is the forward to the intake; the callback's rules are the config's.
+        (r) => w.resolve({ ...r, duplicate: r.duplicate ? true : null, stale: null, route: this.deps.plan(w.event) }),
         w.reject,
       );
     }

@@ -14,6 +14,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { sleep } from '../sleep.js';
+import { retriable, subscribeWhenKnown } from './consumers.js';
 import { DEAD_KIND_HEADER } from './dead-letters.js';
 import { OutboxQueue, type OutboxDelivery } from './outbox-queue.js';
 import { OUTBOX_DESTINATION_HEADER, OUTBOX_FIRST_AT_HEADER } from './processor.js';
@@ -83,11 +84,14 @@ export class WebhookOutbox {
       logger.info('webhook outbox partitions assigned', { destination: ref, partitions: [...assigned].sort((a, b) => a - b) });
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [names.webhooks], fromBeginning: true });
+    await subscribeWhenKnown(consumer, { topics: [names.webhooks], fromBeginning: true }, logger);
     await consumer.run({
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.deps.concurrency,
-      eachBatch: (payload) => this.deliverBatch(ref, payload),
+      eachBatch: (payload) =>
+        this.deliverBatch(ref, payload).catch((err: unknown) => {
+          throw retriable(err);
+        }),
     });
   }
 

@@ -7,7 +7,7 @@
  * fences this one; see src/kafka/transactions.ts for why it cannot be one per replica.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaConfig, type Message, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Consumer, type EachBatchPayload, type KafkaConfig, type Message, type Producer } from 'kafkajs';
 import { acceptEvent } from '../accept/accept.js';
 import { kafkaRecord } from '../destinations/kafka-record.js';
 import type { DeliveryItem } from '../destinations/types.js';
@@ -20,6 +20,7 @@ import type { CompiledConfig } from '../route/compile.js';
 import type { RouteMatch } from '../route/match.js';
 import { sleep } from '../sleep.js';
 import { MARKER_KEY, StateBatch, type PartitionStates } from './state.js';
+import { retriable, subscribeWhenKnown } from './consumers.js';
 import type { StateFollower } from './state-follower.js';
 import type { ClusterNames } from './topics.js';
 
@@ -64,6 +65,8 @@ export class PartitionProcessor {
   private readonly owners = new Map<number, Owner>();
   private readonly lag = new Map<number, number>();
   private assigned: number[] = [];
+  private readonly counts = new Map<string, number>();
+  private readonly partitioner = Partitioners.DefaultPartitioner();
   private consumer: Consumer | null = null;
   private closed = false;
 
@@ -89,11 +92,14 @@ export class PartitionProcessor {
       this.deps.logger.info('intake partitions assigned', { partitions: this.assigned });
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [names.intake], fromBeginning: true });
+    await subscribeWhenKnown(consumer, { topics: [names.intake], fromBeginning: true }, this.deps.logger);
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.deps.concurrency,
-      eachBatch: (payload) => this.handle(payload),
+      eachBatch: (payload) =>
+        this.handle(payload).catch((err: unknown) => {
+          throw retriable(err);
+        }),
     });
   }
 
@@ -170,18 +176,59 @@ export class PartitionProcessor {
   private async commit(owner: Owner, p: number, out: Map<string, Message[]>, stateRecords: Message[], offset: string): Promise<void> {
     const { names } = this.deps;
     if (stateRecords.length > 0) out.set(names.state, [...(out.get(names.state) ?? []), ...stateRecords]);
+    const sends = await this.byPartition(out);
     const txn = await owner.producer.transaction();
     try {
-      owner.produce.retried = false;
-      if (out.size > 0) await txn.sendBatch({ acks: -1, topicMessages: [...out].map(([topic, messages]) => ({ topic, messages })) });
-      if (owner.produce.retried) throw new Error('a produce was retried inside the transaction; aborted, so that no record is written twice');
+      // Offsets first: right after the previous commit the coordinator may still be completing it
+      // (CONCURRENT_TRANSACTIONS), and this is the step retried here; by the sends, it is done.
       await retryConcurrentTransactions(() =>
         txn.sendOffsets({ consumerGroupId: names.group, topics: [{ topic: names.intake, partitions: [{ partition: p, offset }] }] }),
       );
+      owner.produce.retried = false;
+      // One partition per request, one after another: kafkajs sends a batch for several brokers in
+      // parallel, and when one broker's part fails (CONCURRENT_TRANSACTIONS on its
+      // AddPartitionsToTxn is enough) it sends the parts still in flight again, under new
+      // sequence numbers: the same records twice in one transaction (seen in the drill).
+      for (const s of sends) await txn.send({ topic: s.topic, acks: -1, messages: s.messages });
+      if (owner.produce.retried) throw new Error('a produce was retried inside the transaction; aborted, so that no record is written twice');
       await txn.commit();
     } catch (err) {
       if (!isProducerFenced(err)) await txn.abort().catch(() => undefined);
       throw err;
+    }
+  }
+
+  /** The records by topic and partition (the output topics' by kafkajs' own partitioner, as the embedded router's are). */
+  private async byPartition(out: Map<string, Message[]>): Promise<{ topic: string; messages: Message[] }[]> {
+    const groups = new Map<string, { topic: string; messages: Message[] }>();
+    for (const [topic, messages] of out) {
+      const count = messages.some((m) => m.partition === undefined) ? await this.partitionCount(topic) : 0;
+      const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [], isr: [] }));
+      for (const m of messages) {
+        const partition = m.partition ?? this.partitioner({ topic, partitionMetadata, message: m });
+        const key = `${topic}\u0000${partition}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { topic, messages: [] }));
+        g.messages.push({ ...m, partition });
+      }
+    }
+    return [...groups.values()];
+  }
+
+  /** Partitions of an output topic, asked once and kept (the router never adds any). */
+  private async partitionCount(topic: string): Promise<number> {
+    const known = this.counts.get(topic);
+    if (known !== undefined) return known;
+    const admin = this.deps.kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+      const n = meta.topics[0]?.partitions.length ?? 0;
+      if (n === 0) throw new Error(`topic ${topic} has no partitions (yet)`);
+      this.counts.set(topic, n);
+      return n;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }
 

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../log.js';
+import { subscribeWhenKnown } from './consumers.js';
 import { MARKER_KEY, type PartitionStates } from './state.js';
 
 interface Waiting {
@@ -32,7 +33,7 @@ export class StateFollower {
     this.consumer = consumer;
     consumer.on(consumer.events.CRASH, ({ payload }) => this.logger.error('state follower crashed', { error: String(payload.error), restart: payload.restart }));
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
+    await subscribeWhenKnown(consumer, { topics: [this.topic], fromBeginning: true }, this.logger);
     await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 4, eachBatch: (p) => this.apply(p) });
   }
 
