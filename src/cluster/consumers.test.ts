@@ -4,7 +4,8 @@ import { retriable } from './consumers.js';
 
 describe('retriable', () => {
   it('turns any error from a batch handler into one kafkajs restarts its consumer after', () => {
-    const fenced = new kafkajs.KafkaJSProtocolError({ type: 'INVALID_PRODUCER_EPOCH', code: 47, retriable: false, message: 'fenced' });
+    const fenced = new kafkajs.KafkaJSProtocolError(Object.assign(new Error('fenced'), { type: 'INVALID_PRODUCER_EPOCH', code: 47, retriable: false }));
+    expect(fenced.retriable).toBe(false);
     const err = retriable(fenced);
     expect(err).toBeInstanceOf(kafkajs.KafkaJSError);
     // kafkajs looks at the deepest cause: there must be none that is not retriable.
