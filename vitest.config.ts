@@ -11,6 +11,12 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+          // Unit tests first, then the integration files: those start brokers, replicas and a
+          // 3-node drill that take both cores, and unit tests that wait on real timers (a webhook
+          // timeout, a retry) must not share the machine with them.
+          sequence: { groupOrder: 0 },
+          // Waits inside tests are bounded by their own waitFor; this only stops a hung one.
+          testTimeout: 20_000,
           typecheck: { enabled: true, include: ['src/**/*.test-d.ts'] },
         },
       },
@@ -19,6 +25,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           // One broker and fixed ports: integration files run one at a time.
           fileParallelism: false,
           testTimeout: 120_000,
