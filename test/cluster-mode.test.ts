@@ -210,6 +210,26 @@ describe('cluster mode', () => {
     }
   });
 
+  it('starts while Kafka is down, takes callbacks into its spool, and forwards them once Kafka is back', async () => {
+    broker('stop');
+    let r: RunningRouter;
+    const answered: string[] = [];
+    try {
+      r = await replica();
+      for (let i = 0; i < 3; i++) answered.push(await report(r, `${randomUUID()}:1`, 'Delivered', DELIVERED_AT));
+      const ready = (await (await fetch(`${r.url}/readyz`)).json()) as { status: string; cluster: { topics: string } };
+      expect(ready).toMatchObject({ status: 'ready', cluster: { topics: expect.stringMatching(/^not created yet/) } });
+    } finally {
+      broker('start');
+    }
+    // The replica creates the topics once Kafka answers (it tries every 5 s), then forwards.
+    const topicsOk = await waitFor(async () => ((await (await fetch(`${r.url}/readyz`)).json()) as { cluster: { topics: string } }).cluster.topics === 'ok', 60_000, 250);
+    expect(topicsOk).toBe(true);
+    run.tail = await tailTopics([run.events]);
+    const records = await run.tail.until((m) => m.length >= answered.length, 60_000);
+    expect(records.map((m) => m.headers['event-id']).sort()).toEqual([...answered].sort());
+  });
+
   it('falls back to the local spool when Kafka does not ack, and forwards in order once it is back', async () => {
     const r = await replica();
     run.tail = await tailTopics([run.events]);

@@ -4,11 +4,12 @@
  * router composes it in place of the embedded spool-and-dispatcher when ROUTER_MODE=cluster.
  */
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
-import { createDestinations, type DestinationSet } from '../destinations/index.js';
+import { createDestinations } from '../destinations/index.js';
 import { KafkaConnection, kafkajsLogs } from '../destinations/kafka-connection.js';
 import { KafkaTopicDestination, DEFAULT_KAFKA_CLIENT_ID } from '../destinations/kafka.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
 import { ConfigError, errorMessage } from '../errors.js';
+import { sleep } from '../sleep.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicyOptions } from '../retry/policy.js';
@@ -18,12 +19,13 @@ import type { ClusterSettings, Settings } from '../settings.js';
 import type { Spool } from '../spool/spool.js';
 import type { Destination } from '../destinations/types.js';
 import { ClusterBackfill, operationsWithBackfill } from './backfill.js';
+import type { BackgroundConsumer } from './consumers.js';
 import { followDeadLetters, OutboxWriter } from './dead-letters.js';
 import { ClusterEdge, INTAKE_REF } from './edge.js';
 import { WebhookOutbox } from './outbox.js';
-import { PartitionProcessor } from './processor.js';
+import { PartitionProcessor, type ProcessorDeps } from './processor.js';
 import { StateFollower } from './state-follower.js';
-import { clusterNames, ensureClusterTopics } from './topics.js';
+import { clusterNames, ensureClusterTopics, type ClusterNames } from './topics.js';
 
 export { FORWARD_PLAN } from './edge.js';
 
@@ -57,45 +59,27 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
   const names = clusterNames(cluster.prefix);
   const clientId = `${DEFAULT_KAFKA_CLIENT_ID}-${cluster.prefix}`;
   const conn = new KafkaConnection({ brokers: settings.kafkaBrokers, clientId, logger, requestTimeoutMs: settings.kafkaRequestTimeoutMs });
-  await createTopics(conn, names, cluster, settings.retentionMs, config, logger);
-
-  // The spool's dispatcher forwards the fallback backlog to the intake topic, and replayed dead
-  // letters to the outbox; the spool mirrors the dead-letter topic for the operations.
-  const webhookRefs = [...config.destinations].filter(([, d]) => d.kind === 'webhook').map(([ref]) => ref);
-  const forwarder = new Dispatcher({
-    queue: spool.queue,
-    destinations: {
-      destinations: new Map<string, Destination>([[INTAKE_REF, new KafkaTopicDestination(INTAKE_REF, { name: names.intake }, conn)], ...webhookRefs.map((ref): [string, Destination] => [ref, new OutboxWriter(ref, conn, names)])]),
-      policies: new Map([[INTAKE_REF, FORWARD_POLICY], ...webhookRefs.map((ref): [string, RetryPolicyOptions] => [ref, FORWARD_POLICY])]),
-    },
-    logger,
-    metrics,
-    pollMs: settings.dispatchPollMs,
-  });
-  forwarder.start();
+  let closed = false;
+  const ready = await topicsReady(() => createTopics(conn, names, cluster, settings.retentionMs, config, logger), () => closed, logger);
+  let topicsExist = false;
+  const forwarder = forwarderOf(spool, config, names, conn, settings, logger, metrics);
   // A client of its own, with kafkajs' retries: consumers and transactions retry inside it.
   const kafkaConfig: KafkaConfig = { clientId, brokers: settings.kafkaBrokers, logLevel: logLevel.WARN, logCreator: kafkajsLogs(logger), connectionTimeout: 3_000, requestTimeout: settings.kafkaRequestTimeoutMs };
   const kafka = new Kafka(kafkaConfig);
-  const deadFollower = await followDeadLetters(kafka, names, spool.deadMirror, logger);
   const plan = (e: Parameters<typeof matchRoutes>[0]) => matchRoutes(e, config.table);
-  const ingests = cluster.role !== 'deliver';
-  const delivers = cluster.role !== 'ingest';
-  const edge = ingests ? new ClusterEdge({ conn, topic: names.intake, spool, ackTimeoutMs: cluster.intakeAckTimeoutMs, plan, logger, metrics }) : null;
-
-  let follower: StateFollower | null = null;
-  let processor: PartitionProcessor | null = null;
-  let outbox: WebhookOutbox | null = null;
-  let webhooks: DestinationSet | null = null;
-  if (delivers) {
-    follower = new StateFollower(kafka, names.state, `${names.group}-state`, logger);
-    await follower.start();
-    const concurrency = Math.min(cluster.partitions, 32);
-    processor = new PartitionProcessor({ kafka, kafkaConfig, names, follower, config, plan, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs, sessionTimeoutMs: cluster.sessionTimeoutMs, concurrency, logger, metrics });
-    webhooks = createDestinations({ ...config, destinations: new Map([...config.destinations].filter(([, d]) => d.kind === 'webhook')) }, { kafkaBrokers: [], sinkDir: settings.sinkDir, logger });
-    outbox = new WebhookOutbox({ kafka, names, webhooks, conn, sessionTimeoutMs: cluster.sessionTimeoutMs, partitions: cluster.partitions, concurrency, logger, metrics });
-    await Promise.all([processor.start(), outbox.start()]);
-  }
-  defineClusterMetrics(metrics, { edge, processor, outbox, spool });
+  const edge = cluster.role !== 'deliver' ? new ClusterEdge({ conn, topic: names.intake, spool, ackTimeoutMs: cluster.intakeAckTimeoutMs, plan, ready: () => topicsExist, logger, metrics }) : null;
+  const deliver = cluster.role !== 'ingest' ? deliverSide({ kafka, kafkaConfig, names, conn, config, plan, settings, logger, metrics }) : null;
+  // Consumers start in the background once the topics exist: a replica comes up while Kafka is
+  // down, and its edge takes callbacks into the spool meanwhile.
+  const parts: { deadFollower: BackgroundConsumer | null } = { deadFollower: null };
+  void ready().then(() => {
+    if (closed) return;
+    topicsExist = true;
+    forwarder.start();
+    parts.deadFollower = followDeadLetters(kafka, names, spool.deadMirror, logger);
+    deliver?.start();
+  });
+  defineClusterMetrics(metrics, { edge, processor: deliver?.processor ?? null, outbox: deliver?.outbox ?? null, spool });
   const backfill = new ClusterBackfill({ kafka, conn, names, config, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs });
   logger.info('cluster mode', { role: cluster.role, prefix: cluster.prefix, intake: names.intake, group: names.group });
 
@@ -105,20 +89,74 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
     status: () => ({
       role: cluster.role,
       intake: edge ? (edge.fallingBack ? 'local spool (Kafka did not ack; forwarding)' : 'kafka') : 'not this role',
-      partitions: processor?.status() ?? null,
-      outbox_depth: outbox?.queue.depth() ?? null,
+      topics: topicsExist ? 'ok' : 'not created yet (Kafka unreachable)',
+      partitions: deliver?.processor.status() ?? null,
+      outbox_depth: deliver?.outbox.queue.depth() ?? null,
     }),
-    kafkaAccepts: () => edge !== null && !edge.fallingBack,
+    kafkaAccepts: () => edge !== null && !edge.fallingBack && topicsExist,
     backfill,
     async close(deadlineMs) {
+      closed = true;
       edge?.close();
-      await processor?.close();
-      await outbox?.close(deadlineMs);
-      await follower?.close();
-      await deadFollower.disconnect().catch(() => undefined);
+      await deliver?.close(deadlineMs);
+      await parts.deadFollower?.close();
       await forwarder.stop(deadlineMs);
-      await webhooks?.close();
       await conn.close();
+    },
+  };
+}
+
+/**
+ * The spool's dispatcher in cluster mode: it forwards the fallback backlog to the intake topic,
+ * and replayed dead letters to the outbox (the spool mirrors the dead-letter topic).
+ */
+function forwarderOf(spool: Spool, config: CompiledConfig, names: ClusterNames, conn: KafkaConnection, settings: Settings, logger: Logger, metrics: Metrics): Dispatcher {
+  const webhookRefs = [...config.destinations].filter(([, d]) => d.kind === 'webhook').map(([ref]) => ref);
+  return new Dispatcher({
+    queue: spool.queue,
+    destinations: {
+      destinations: new Map<string, Destination>([[INTAKE_REF, new KafkaTopicDestination(INTAKE_REF, { name: names.intake }, conn)], ...webhookRefs.map((ref): [string, Destination] => [ref, new OutboxWriter(ref, conn, names)])]),
+      policies: new Map([[INTAKE_REF, FORWARD_POLICY], ...webhookRefs.map((ref): [string, RetryPolicyOptions] => [ref, FORWARD_POLICY])]),
+    },
+    logger,
+    metrics,
+    pollMs: settings.dispatchPollMs,
+  });
+}
+
+interface DeliverDeps {
+  kafka: Kafka;
+  kafkaConfig: KafkaConfig;
+  names: ClusterNames;
+  conn: KafkaConnection;
+  config: CompiledConfig;
+  plan: ProcessorDeps['plan'];
+  settings: Settings & { cluster: ClusterSettings };
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** The deliver role: the state follower, the partition owners and the webhook outbox. */
+function deliverSide({ kafka, kafkaConfig, names, conn, config, plan, settings, logger, metrics }: DeliverDeps) {
+  const { cluster } = settings;
+  const follower = new StateFollower(kafka, names.state, `${names.group}-state`, logger);
+  const concurrency = Math.min(cluster.partitions, 32);
+  const processor = new PartitionProcessor({ kafka, kafkaConfig, names, follower, config, plan, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs, sessionTimeoutMs: cluster.sessionTimeoutMs, concurrency, logger, metrics });
+  const webhooks = createDestinations({ ...config, destinations: new Map([...config.destinations].filter(([, d]) => d.kind === 'webhook')) }, { kafkaBrokers: [], sinkDir: settings.sinkDir, logger });
+  const outbox = new WebhookOutbox({ kafka, names, webhooks, conn, sessionTimeoutMs: cluster.sessionTimeoutMs, partitions: cluster.partitions, concurrency, logger, metrics });
+  return {
+    processor,
+    outbox,
+    start(): void {
+      follower.start();
+      processor.start();
+      outbox.start();
+    },
+    async close(deadlineMs: number): Promise<void> {
+      await processor.close();
+      await outbox.close(deadlineMs);
+      await follower.close();
+      await webhooks.close();
     },
   };
 }
@@ -142,18 +180,43 @@ export function clusterStore(spool: Spool, backfill: ClusterBackfill) {
  * stop the start-up (the edge falls back to the spool, consumers retry); topics that contradict
  * the design (intake and state partitions differ) do.
  */
-async function createTopics(conn: KafkaConnection, names: ReturnType<typeof clusterNames>, cluster: ClusterSettings, retentionMs: number, config: CompiledConfig, logger: Logger): Promise<void> {
+async function createTopics(conn: KafkaConnection, names: ClusterNames, cluster: ClusterSettings, retentionMs: number, config: CompiledConfig, logger: Logger): Promise<boolean> {
   const outputs = [...config.destinations.values()].filter((d) => d.kind === 'kafka').map((d) => d.config as { name: string; partitions?: number });
   const admin = conn.client.admin();
   try {
     await admin.connect();
     await ensureClusterTopics(admin, names, { partitions: cluster.partitions, replicationFactor: cluster.replicationFactor, retentionMs, outputs }, 30_000);
+    return true;
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    logger.error('cluster topics not checked at start-up (is Kafka reachable?); callbacks go to the local spool until it is', { error: errorMessage(err) });
+    logger.error('cluster topics not checked (is Kafka reachable?); callbacks go to the local spool until they are', { error: errorMessage(err) });
+    return false;
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+/**
+ * Resolves once the cluster topics exist: the first try is awaited, so a contradiction (intake
+ * and state partitions differ) stops the start-up; if Kafka cannot be reached, the tries go on in
+ * the background (every 5 s) until it can, or `closed()`. Nothing produces or subscribes before
+ * (a produce would create the intake topic with the broker's defaults).
+ */
+async function topicsReady(create: () => Promise<boolean>, closed: () => boolean, logger: Logger): Promise<() => Promise<void>> {
+  if (await create()) return () => Promise.resolve();
+  const ready = (async () => {
+    while (!closed()) {
+      await sleep(5_000);
+      try {
+        if (await create()) return;
+      } catch (err) {
+        // A contradiction found late cannot stop the start-up any more: say it loudly, keep spooling.
+        logger.error('cluster topics contradict the settings; nothing is forwarded until this is fixed', { error: errorMessage(err) });
+        return new Promise<void>(() => undefined);
+      }
+    }
+  })();
+  return () => ready;
 }
 
 function defineClusterMetrics(metrics: Metrics, parts: { edge: ClusterEdge | null; processor: PartitionProcessor | null; outbox: WebhookOutbox | null; spool: Spool }): void {

@@ -37,3 +37,51 @@ export function retriable(err: unknown): KafkaJSError {
   // kafkajs spreads its errors into module.exports, which Node's ESM named imports cannot see.
   return new kafkajs.KafkaJSError(err instanceof Error ? err : new Error(errorMessage(err)), { retriable: true });
 }
+
+/**
+ * A long-lived consumer, started in the background and tried again until the brokers answer, so
+ * a replica starts (and its edge takes callbacks into the spool) while Kafka is down.
+ * @example
+ * const c = new BackgroundConsumer('state follower', () => kafka.consumer({ groupId }), async (c) => {
+ *   await c.subscribe({ topics: [topic], fromBeginning: true });
+ *   await c.run({ eachMessage });
+ * }, logger);
+ * await c.close();
+ */
+export class BackgroundConsumer {
+  /** Resolves once it runs (or it was closed first). */
+  readonly started: Promise<void>;
+  private current: Consumer | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly what: string,
+    make: () => Consumer,
+    setup: (consumer: Consumer) => Promise<void>,
+    private readonly logger: Logger,
+  ) {
+    this.started = this.start(make, setup);
+  }
+
+  private async start(make: () => Consumer, setup: (consumer: Consumer) => Promise<void>): Promise<void> {
+    for (let attempt = 1; !this.closed; attempt++) {
+      const consumer = make();
+      this.current = consumer;
+      try {
+        await consumer.connect();
+        await setup(consumer);
+        return;
+      } catch (err) {
+        await consumer.disconnect().catch(() => undefined);
+        if (this.closed) return;
+        this.logger.warn(`${this.what} not started (is Kafka reachable?); trying again`, { attempt, error: errorMessage(err) });
+        await sleep(Math.min(1_000 * attempt, 10_000));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.current?.disconnect().catch(() => undefined);
+  }
+}

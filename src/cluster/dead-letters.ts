@@ -7,7 +7,7 @@
  * other replicas stop showing it dead.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { KafkaConnection } from '../destinations/kafka-connection.js';
 import { kafkaRecord } from '../destinations/kafka-record.js';
 import { allFailed, type DeliveryItem, type DeliveryOutcome, type Destination } from '../destinations/types.js';
@@ -16,7 +16,7 @@ import type { DeliveryEvent } from '../event.js';
 import type { Logger } from '../log.js';
 import type { DeadLetterMirror } from '../spool/dead-mirror.js';
 import { OUTBOX_DESTINATION_HEADER, OUTBOX_FIRST_AT_HEADER } from './processor.js';
-import { subscribeWhenKnown } from './consumers.js';
+import { BackgroundConsumer, subscribeWhenKnown } from './consumers.js';
 import type { ClusterNames } from './topics.js';
 
 /** What a dead-letter topic record is: a dead letter, or the note that one was replayed. */
@@ -70,24 +70,27 @@ export class OutboxWriter implements Destination {
   async close(): Promise<void> {}
 }
 
-/** Follows the dead-letter topic from its start into `mirror`; returns the consumer to close. */
-export async function followDeadLetters(kafka: Kafka, names: ClusterNames, mirror: DeadLetterMirror, logger: Logger): Promise<Consumer> {
-  const consumer = kafka.consumer({ groupId: `${names.group}-dead-${randomUUID()}`, maxWaitTimeInMs: 250 });
-  await consumer.connect();
-  await subscribeWhenKnown(consumer, { topics: [names.dead], fromBeginning: true }, logger);
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ message }) => {
-      try {
-        const kind = message.headers?.[DEAD_KIND_HEADER]?.toString() ?? 'dead';
-        const v = JSON.parse(message.value?.toString('utf8') ?? '{}') as Record<string, unknown>;
-        const at = Number(message.timestamp);
-        if (kind === 'replayed') mirror.replayed(String(v.event_id), String(v.destination), at);
-        else mirror.dead({ event: v.event as DeliveryEvent, destination: String(v.destination), code: String(v.code), error: String(v.error), at: Date.parse(String(v.dead_at)) || at });
-      } catch (err) {
-        logger.warn('dead letter not copied to the local spool', { offset: message.offset, error: errorMessage(err) });
-      }
+/** Follows the dead-letter topic from its start into `mirror`, in the background; close the result. */
+export function followDeadLetters(kafka: Kafka, names: ClusterNames, mirror: DeadLetterMirror, logger: Logger): BackgroundConsumer {
+  return new BackgroundConsumer(
+    'dead-letter follower',
+    () => kafka.consumer({ groupId: `${names.group}-dead-${randomUUID()}`, maxWaitTimeInMs: 250 }),
+    async (consumer) => {
+      await subscribeWhenKnown(consumer, { topics: [names.dead], fromBeginning: true }, logger);
+      await consumer.run({ autoCommit: false, eachMessage: async ({ message }) => copy(message, mirror, logger) });
     },
-  });
-  return consumer;
+    logger,
+  );
+}
+
+function copy(message: KafkaMessage, mirror: DeadLetterMirror, logger: Logger): void {
+  try {
+    const kind = message.headers?.[DEAD_KIND_HEADER]?.toString() ?? 'dead';
+    const v = JSON.parse(message.value?.toString('utf8') ?? '{}') as Record<string, unknown>;
+    const at = Number(message.timestamp);
+    if (kind === 'replayed') mirror.replayed(String(v.event_id), String(v.destination), at);
+    else mirror.dead({ event: v.event as DeliveryEvent, destination: String(v.destination), code: String(v.code), error: String(v.error), at: Date.parse(String(v.dead_at)) || at });
+  } catch (err) {
+    logger.warn('dead letter not copied to the local spool', { offset: message.offset, error: errorMessage(err) });
+  }
 }

@@ -39,6 +39,8 @@ export interface EdgeDeps {
     queue: { nextDueAt(destination: string): number | null };
   };
   ackTimeoutMs: number;
+  /** Whether the cluster topics exist yet; until they do, callbacks go to the spool. */
+  ready: () => boolean;
   /** The rules an event matches, for the edge's counters only (the owner routes). */
   plan: (event: DeliveryEvent) => RouteMatch;
   logger: Logger;
@@ -84,7 +86,7 @@ export class ClusterEdge {
     this.scheduled = false;
     const batch = this.waiting;
     this.waiting = [];
-    if (this.spooling) return this.toSpool(batch);
+    if (this.spooling || !this.deps.ready()) return this.toSpool(batch);
     const { logger, metrics } = this.deps;
     const messages = batch.map(({ event }) => kafkaRecord({ eventId: event.event_id, messageKey: event.message_key, type: event.type, body: JSON.stringify(event) }));
     try {

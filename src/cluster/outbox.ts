@@ -14,7 +14,7 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { sleep } from '../sleep.js';
-import { retriable, subscribeWhenKnown } from './consumers.js';
+import { BackgroundConsumer, retriable, subscribeWhenKnown } from './consumers.js';
 import { DEAD_KIND_HEADER } from './dead-letters.js';
 import { OutboxQueue, type OutboxDelivery } from './outbox-queue.js';
 import { OUTBOX_DESTINATION_HEADER, OUTBOX_FIRST_AT_HEADER } from './processor.js';
@@ -55,19 +55,39 @@ function header(headers: IHeaders | undefined, name: string): string | null {
 export class WebhookOutbox {
   readonly queue: OutboxQueue;
   readonly dispatcher: Dispatcher;
-  private readonly consumers: Consumer[] = [];
+  private readonly consumers: BackgroundConsumer[] = [];
 
   constructor(private readonly deps: OutboxDeps) {
     this.queue = new OutboxQueue({ deadLetter: (d, code, error) => this.deadLetter(d, code, error) });
     this.dispatcher = new Dispatcher({ queue: this.queue, destinations: deps.webhooks, logger: deps.logger, metrics: deps.metrics });
   }
 
-  async start(): Promise<void> {
+  /** Starts the dispatcher and, in the background, one consumer group per webhook. */
+  start(): void {
     this.dispatcher.start();
-    await Promise.all([...this.deps.webhooks.destinations.keys()].map((ref) => this.follow(ref)));
+    for (const ref of this.deps.webhooks.destinations.keys()) {
+      this.consumers.push(
+        new BackgroundConsumer(
+          `outbox consumer of ${ref}`,
+          () => this.makeConsumer(ref),
+          async (consumer) => {
+            await subscribeWhenKnown(consumer, { topics: [this.deps.names.webhooks], fromBeginning: true }, this.deps.logger);
+            await consumer.run({
+              eachBatchAutoResolve: false,
+              partitionsConsumedConcurrently: this.deps.concurrency,
+              eachBatch: (payload) =>
+                this.deliverBatch(ref, payload).catch((err: unknown) => {
+                  throw retriable(err);
+                }),
+            });
+          },
+          this.deps.logger,
+        ),
+      );
+    }
   }
 
-  private async follow(ref: string): Promise<void> {
+  private makeConsumer(ref: string): Consumer {
     const { kafka, names, sessionTimeoutMs, logger } = this.deps;
     const consumer = kafka.consumer({
       groupId: names.webhookGroup(ref),
@@ -76,23 +96,13 @@ export class WebhookOutbox {
       rebalanceTimeout: Math.max(sessionTimeoutMs * 3, 30_000),
       maxWaitTimeInMs: 100,
     });
-    this.consumers.push(consumer);
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = new Set(payload.memberAssignment[names.webhooks] ?? []);
       // A partition that moved away: its next owner delivers from the committed offset.
       for (let p = 0; p < this.deps.partitions; p++) if (!assigned.has(p)) this.queue.dropPartition(ref, p);
       logger.info('webhook outbox partitions assigned', { destination: ref, partitions: [...assigned].sort((a, b) => a - b) });
     });
-    await consumer.connect();
-    await subscribeWhenKnown(consumer, { topics: [names.webhooks], fromBeginning: true }, logger);
-    await consumer.run({
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.deps.concurrency,
-      eachBatch: (payload) =>
-        this.deliverBatch(ref, payload).catch((err: unknown) => {
-          throw retriable(err);
-        }),
-    });
+    return consumer;
   }
 
   private async deliverBatch(ref: string, { batch, heartbeat, isRunning, isStale, resolveOffset, commitOffsetsIfNecessary }: EachBatchPayload): Promise<void> {
@@ -149,7 +159,7 @@ export class WebhookOutbox {
   }
 
   async close(deadlineMs: number): Promise<void> {
-    await Promise.allSettled(this.consumers.map((c) => c.disconnect()));
+    await Promise.allSettled(this.consumers.map((c) => c.close()));
     await this.dispatcher.stop(deadlineMs);
   }
 }

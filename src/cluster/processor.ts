@@ -20,7 +20,7 @@ import type { CompiledConfig } from '../route/compile.js';
 import type { RouteMatch } from '../route/match.js';
 import { sleep } from '../sleep.js';
 import { MARKER_KEY, StateBatch, type PartitionStates } from './state.js';
-import { retriable, subscribeWhenKnown } from './consumers.js';
+import { BackgroundConsumer, retriable, subscribeWhenKnown } from './consumers.js';
 import type { StateFollower } from './state-follower.js';
 import type { ClusterNames } from './topics.js';
 
@@ -53,10 +53,9 @@ interface Owner {
   producer: Producer;
   state: PartitionStates;
   /**
-   * `retried` is set when kafkajs retried a produce of this owner's. kafkajs 2.2.4 can write a retried batch
-   * twice inside one transaction (seen in the cluster drill: a leader killed mid-produce, the
-   * same 31 records at two offsets, both committed), so a transaction whose produce was retried
-   * is aborted and its batch processed again, never committed.
+   * `retried` is set when kafkajs retried a produce of this owner's after a failure that may have
+   * written (a leader killed mid-produce: the drill saw the same 31 records at two offsets, both
+   * committed). Such a transaction is aborted and its batch processed again, never committed.
    */
   produce: { retried: boolean };
 }
@@ -67,13 +66,34 @@ export class PartitionProcessor {
   private assigned: number[] = [];
   private readonly counts = new Map<string, number>();
   private readonly partitioner = Partitioners.DefaultPartitioner();
-  private consumer: Consumer | null = null;
+  private consumer: BackgroundConsumer | null = null;
   private closed = false;
 
   constructor(private readonly deps: ProcessorDeps) {}
 
-  async start(): Promise<void> {
-    const { kafka, names, sessionTimeoutMs, metrics } = this.deps;
+  /** Joins the group in the background (see BackgroundConsumer). */
+  start(): void {
+    const { names } = this.deps;
+    this.consumer = new BackgroundConsumer(
+      'partition owners',
+      () => this.makeConsumer(),
+      async (consumer) => {
+        await subscribeWhenKnown(consumer, { topics: [names.intake], fromBeginning: true }, this.deps.logger);
+        await consumer.run({
+          autoCommit: false,
+          partitionsConsumedConcurrently: this.deps.concurrency,
+          eachBatch: (payload) =>
+            this.handle(payload).catch((err: unknown) => {
+              throw retriable(err);
+            }),
+        });
+      },
+      this.deps.logger,
+    );
+  }
+
+  private makeConsumer(): Consumer {
+    const { kafka, names, sessionTimeoutMs, metrics, logger } = this.deps;
     const consumer = kafka.consumer({
       groupId: names.group,
       sessionTimeout: sessionTimeoutMs,
@@ -82,25 +102,15 @@ export class PartitionProcessor {
       maxWaitTimeInMs: 100,
       maxBytesPerPartition: 512 * 1024,
     });
-    this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, ({ payload }) => this.deps.logger.error('intake consumer crashed', { error: errorMessage(payload.error), restart: payload.restart }));
+    consumer.on(consumer.events.CRASH, ({ payload }) => logger.error('intake consumer crashed', { error: errorMessage(payload.error), restart: payload.restart }));
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       metrics.inc('cluster_rebalances_total');
       this.assigned = [...(payload.memberAssignment[names.intake] ?? [])].sort((a, b) => a - b);
       for (const p of [...this.owners.keys()]) if (!this.assigned.includes(p)) this.drop(p, 'revoked');
       for (const p of [...this.lag.keys()]) if (!this.assigned.includes(p)) this.lag.delete(p);
-      this.deps.logger.info('intake partitions assigned', { partitions: this.assigned });
+      logger.info('intake partitions assigned', { partitions: this.assigned });
     });
-    await consumer.connect();
-    await subscribeWhenKnown(consumer, { topics: [names.intake], fromBeginning: true }, this.deps.logger);
-    await consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: this.deps.concurrency,
-      eachBatch: (payload) =>
-        this.handle(payload).catch((err: unknown) => {
-          throw retriable(err);
-        }),
-    });
+    return consumer;
   }
 
   /** Partitions this replica owns now, and the intake lag of each (records behind the end). */
@@ -115,7 +125,7 @@ export class PartitionProcessor {
     if (batch.messages.length === 0) return;
     const owner = await this.own(p, payload);
     const state = new StateBatch(owner.state, this.deps.retentionMs);
-    const out = this.route(batch.messages, p, state);
+    const { out, tally } = this.route(batch.messages, p, state);
     try {
       await this.commit(owner, p, out, state.records(p, Date.now()), nextOffset(batch.lastOffset()));
     } catch (err) {
@@ -125,16 +135,20 @@ export class PartitionProcessor {
       throw err;
     }
     state.apply();
+    // Counted once committed: a batch processed again after an abort is not counted twice.
+    for (const [name, labels] of tally) this.deps.metrics.inc(name, labels);
     this.lag.set(p, Number(batch.offsetLag()));
   }
 
   /**
-   * The accept step over one batch: the records each event leads to, by topic. Resends lead to
-   * none; the record of an event is the same as the embedded router's (kafkaRecord).
+   * The accept step over one batch: the records each event leads to, by topic, and the counters
+   * to add once they are committed. Resends lead to none; the record of an event is the same as
+   * the embedded router's (kafkaRecord).
    */
-  private route(messages: readonly { value: Buffer | null }[], p: number, state: StateBatch): Map<string, Message[]> {
+  private route(messages: readonly { value: Buffer | null }[], p: number, state: StateBatch): { out: Map<string, Message[]>; tally: [string, Record<string, string>][] } {
     const { names, config, plan, dedupeWindowMs, metrics, logger } = this.deps;
     const out = new Map<string, Message[]>();
+    const tally: [string, Record<string, string>][] = [];
     const push = (topic: string, m: Message) => {
       const list = out.get(topic);
       if (list) list.push(m);
@@ -154,23 +168,25 @@ export class PartitionProcessor {
       // Staleness is the owner's call alone (a fallback spool may have guessed at it).
       const decision = acceptEvent({ ...event, stale: false }, state.forMessage(event.message_key), { plan, dedupeWindowMs, now: () => now });
       if (decision.duplicate) {
-        metrics.inc('callbacks_duplicate_total', { profile: event.profile });
+        tally.push(['callbacks_duplicate_total', { profile: event.profile }]);
         continue;
       }
-      if (decision.stale) metrics.inc('callbacks_stale_total', { profile: event.profile });
+      if (decision.stale) tally.push(['callbacks_stale_total', { profile: event.profile }]);
       const e = decision.event;
+      // The retry policy's maxAge counts from when the callback was accepted at the edge.
+      const firstAt = String(Date.parse(e.received_at) || now);
       const item: DeliveryItem = { eventId: e.event_id, messageKey: e.message_key, type: e.type, body: JSON.stringify(e) };
       for (const ref of decision.route.destinations) {
         const dest = config.destinations.get(ref);
         if (dest?.kind === 'kafka') push((dest.config as { name: string }).name, kafkaRecord(item));
         else if (dest?.kind === 'webhook') {
           const r = kafkaRecord(item);
-          push(names.webhooks, { ...r, partition: p, headers: { ...r.headers, [OUTBOX_DESTINATION_HEADER]: ref, [OUTBOX_FIRST_AT_HEADER]: String(now) } });
+          push(names.webhooks, { ...r, partition: p, headers: { ...r.headers, [OUTBOX_DESTINATION_HEADER]: ref, [OUTBOX_FIRST_AT_HEADER]: firstAt } });
         }
       }
-      metrics.inc('cluster_events_routed_total', { profile: event.profile });
+      tally.push(['cluster_events_routed_total', { profile: event.profile }]);
     }
-    return out;
+    return { out, tally };
   }
 
   private async commit(owner: Owner, p: number, out: Map<string, Message[]>, stateRecords: Message[], offset: string): Promise<void> {
@@ -299,7 +315,7 @@ export class PartitionProcessor {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.consumer?.disconnect().catch(() => undefined);
+    await this.consumer?.close();
     this.consumer = null;
     for (const p of [...this.owners.keys()]) this.drop(p, 'closing');
   }

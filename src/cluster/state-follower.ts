@@ -5,9 +5,9 @@
  * that marker it has every state the previous owners committed, and hands the owner a copy.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../log.js';
-import { subscribeWhenKnown } from './consumers.js';
+import { BackgroundConsumer, subscribeWhenKnown } from './consumers.js';
 import { MARKER_KEY, type PartitionStates } from './state.js';
 
 interface Waiting {
@@ -18,7 +18,7 @@ interface Waiting {
 export class StateFollower {
   private readonly followed = new Map<number, PartitionStates>();
   private readonly waiting = new Map<number, Waiting>();
-  private consumer: Consumer | null = null;
+  private consumer: BackgroundConsumer | null = null;
 
   constructor(
     private readonly kafka: Kafka,
@@ -28,13 +28,21 @@ export class StateFollower {
     private readonly logger: Logger,
   ) {}
 
-  async start(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `${this.groupId}-${randomUUID()}`, maxWaitTimeInMs: 100 });
-    this.consumer = consumer;
-    consumer.on(consumer.events.CRASH, ({ payload }) => this.logger.error('state follower crashed', { error: String(payload.error), restart: payload.restart }));
-    await consumer.connect();
-    await subscribeWhenKnown(consumer, { topics: [this.topic], fromBeginning: true }, this.logger);
-    await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 4, eachBatch: (p) => this.apply(p) });
+  /** Starts following in the background (see BackgroundConsumer). */
+  start(): void {
+    this.consumer = new BackgroundConsumer(
+      'state follower',
+      () => {
+        const consumer = this.kafka.consumer({ groupId: `${this.groupId}-${randomUUID()}`, maxWaitTimeInMs: 100 });
+        consumer.on(consumer.events.CRASH, ({ payload }) => this.logger.error('state follower crashed', { error: String(payload.error), restart: payload.restart }));
+        return consumer;
+      },
+      async (consumer) => {
+        await subscribeWhenKnown(consumer, { topics: [this.topic], fromBeginning: true }, this.logger);
+        await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 4, eachBatch: (p) => this.apply(p) });
+      },
+      this.logger,
+    );
   }
 
   /**
@@ -82,6 +90,6 @@ export class StateFollower {
     const c = this.consumer;
     this.consumer = null;
     this.waiting.clear();
-    await c?.disconnect().catch((err: unknown) => this.logger.debug('state follower disconnect failed', { error: String(err) }));
+    await c?.close();
   }
 }
