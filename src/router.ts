@@ -158,6 +158,8 @@ function defineMetrics(metrics: Metrics, spool: Spool): void {
   metrics.gauge('spool_commits', 'Group commits to the spool (counter).', () => [[{}, spool.commits.stats.commits]]);
   metrics.gauge('spool_committed_events', 'Events in those commits (counter); divided by commits: the group size.', () => [[{}, spool.commits.stats.events]]);
   metrics.gauge('spool_commit_seconds', 'Time spent in commits, disk flush included (counter).', () => [[{}, spool.commits.stats.ms / 1000]]);
+  metrics.gauge('spool_commit_failures', 'Group commits that failed as a whole: disk full, read-only, I/O (counter).', () => [[{}, spool.commits.failures]]);
+  metrics.gauge('spool_commit_failing', '1 while the last group commit failed and none succeeded since (callbacks get 503, /readyz is 503).', () => [[{}, spool.commits.failing ? 1 : 0]]);
 }
 
 /**

@@ -50,8 +50,12 @@ function isStoreFailure(err: unknown): boolean {
 export class GroupCommit {
   /** Group-commit figures for /metrics: commits, events in them, time spent committing. */
   readonly stats = { commits: 0, events: 0, ms: 0 };
+  /** Group-commit figures for /metrics (continued): commits that failed as a whole (disk full, read-only). */
+  failures = 0;
   /** The last commit's failure, cleared by the next success; readiness shows it. */
   lastError: string | null = null;
+  /** When a commit last failed as a whole (ms epoch), or null since one succeeded. */
+  private failedAt: number | null = null;
   private waiting: Waiting[] = [];
   private flushScheduled = false;
   private lastFlushAt = 0;
@@ -73,7 +77,7 @@ export class GroupCommit {
         `INSERT INTO deliveries (event_seq, destination, message_key, state, first_at, next_at, updated_at)
          VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
       ),
-      probe: db.prepare('INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)'),
+      probe: db.prepare('INSERT OR REPLACE INTO readiness_probe (id, at, pad) VALUES (1, ?, zeroblob(?))'),
     };
     // Each event in its own savepoint: one event that cannot be stored fails alone, never the
     // callbacks that happen to share its group commit.
@@ -122,8 +126,11 @@ export class GroupCommit {
       this.stats.commits++;
       this.stats.events += batch.length;
       this.lastError = null;
+      this.failedAt = null;
     } catch (err) {
       this.lastError = errorMessage(err);
+      this.failedAt = this.opts.now();
+      this.failures++;
       const failure = new StoreUnavailableError(`the spool could not commit: ${this.lastError}`, err);
       for (const w of batch) w.reject(failure);
       return;
@@ -160,18 +167,33 @@ export class GroupCommit {
     return { eventId: stored.event_id, duplicate: false, stale, route };
   }
 
+  /** Whether the last commit failed as a whole and none succeeded since (for /metrics). */
+  get failing(): boolean {
+    return this.failedAt !== null;
+  }
+
   /**
-   * Can the store commit right now? Used by readiness. It commits a one-row write for real, so
-   * readiness recovers as soon as the disk does, even while no traffic arrives to prove it.
+   * Can the store commit right now? Used by readiness. It commits a write as large as a group of
+   * callbacks (PROBE_BYTES) for real: a one-row write used to succeed on a full disk (SQLite
+   * reuses free pages) while every callback got 503. After a commit failed, it answers false for
+   * FAILURE_HOLD_MS whatever the probe says, so a replica does not flap back into rotation on a
+   * disk with room for the probe only; after that the probe alone decides, so readiness recovers
+   * as soon as the disk does, even while no traffic arrives to prove it.
    */
   writable(): boolean {
+    const now = this.opts.now();
     try {
-      this.stmt.probe.run(this.opts.now());
-      this.lastError = null;
-      return true;
+      this.stmt.probe.run(now, PROBE_BYTES);
     } catch (err) {
       this.lastError = errorMessage(err);
       return false;
     }
+    if (this.failedAt !== null && now - this.failedAt < FAILURE_HOLD_MS) return false;
+    return true;
   }
 }
+
+/** What the readiness probe writes: room for a large group commit (about 60 callbacks). */
+const PROBE_BYTES = 256 * 1024;
+/** How long a failed commit keeps the store unready, whatever the probe says. */
+const FAILURE_HOLD_MS = 5_000;

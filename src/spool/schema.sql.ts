@@ -1,5 +1,5 @@
 /** The spool's tables. Bump SPOOL_VERSION and add a migration when this changes. */
-export const SPOOL_VERSION = 2;
+export const SPOOL_VERSION = 3;
 
 /** From each older version to the next, run in order on open. */
 export const SPOOL_MIGRATIONS: Record<number, string> = {
@@ -11,6 +11,11 @@ export const SPOOL_MIGRATIONS: Record<number, string> = {
     ALTER TABLE rejected ADD COLUMN replayed_event_id TEXT;
     ALTER TABLE message_state ADD COLUMN profile TEXT;
     ALTER TABLE message_state ADD COLUMN missing_at INTEGER;
+  `,
+  // 2 -> 3: the readiness probe writes as much as a commit of callbacks does, in a table of its
+  // own (GroupCommit.writable); the one-row table it used to write is gone.
+  2: `
+    DROP TABLE IF EXISTS probe;
   `,
 };
 
@@ -84,8 +89,8 @@ CREATE TABLE IF NOT EXISTS rejected (
 );
 CREATE INDEX IF NOT EXISTS rejected_received ON rejected(received_at);
 
--- One row, written by the readiness probe to prove the store can commit.
-CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+-- One row, rewritten by the readiness probe with as many bytes as a group commit of callbacks.
+CREATE TABLE IF NOT EXISTS readiness_probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, pad BLOB NOT NULL);
 
 -- Destinations switched off by the far end (webhook 410 Gone).
 CREATE TABLE IF NOT EXISTS destination_state (

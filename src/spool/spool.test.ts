@@ -566,14 +566,20 @@ describe('Spool', () => {
       expect(spool.commits.writable()).toBe(true);
     });
 
-    it('reports itself writable again once the disk recovers, with no traffic needed', async () => {
+    it('reports itself writable again once the disk recovers, with no traffic needed, after a short hold', async () => {
       const spool = spoolWithDb();
       makeReadOnly(spool);
       await spool.commits.accept(report('m-q1', 'Delivered')).catch(() => undefined);
-      expect(spool.commits.writable()).toBe(false);
+      expect([spool.commits.writable(), spool.commits.failing, spool.commits.failures]).toEqual([false, true, 1]);
       makeReadOnly(spool, false);
+      // The probe would pass now, but a commit failed a moment ago: still unready (no flapping).
+      expect(spool.commits.writable()).toBe(false);
+      clock += 5_000;
       expect(spool.commits.writable()).toBe(true);
-      expect(spool.commits.lastError).toBeNull();
+      // The last commit is still the failed one until a callback commits.
+      expect(spool.commits.lastError).toMatch(/readonly/);
+      await spool.commits.accept(report('m-q2', 'Delivered'));
+      expect([spool.commits.lastError, spool.commits.failing, spool.commits.failures]).toEqual([null, false, 1]);
     });
 
     it('swallows a failure to record a rejected payload (a 4xx must not become a 5xx)', () => {
