@@ -86,7 +86,9 @@ export class ClusterEdge {
     this.scheduled = false;
     const batch = this.waiting;
     this.waiting = [];
-    if (this.spooling || !this.deps.ready()) return this.toSpool(batch);
+    // Before the topics exist, callbacks join the spool's backlog too, and later ones queue behind it.
+    if (!this.deps.ready()) this.spooling = true;
+    if (this.spooling) return this.toSpool(batch);
     const { logger, metrics } = this.deps;
     const messages = batch.map(({ event }) => kafkaRecord({ eventId: event.event_id, messageKey: event.message_key, type: event.type, body: JSON.stringify(event) }));
     try {
