@@ -110,6 +110,9 @@ describe('cluster mode', () => {
         [['Delivered', false, delivered.get(id)], ['Sent', true, sent.get(id)]].sort(),
       );
     }
+    // Each deliver replica follows every message's state (the memory docs/cluster-mode.md sizes).
+    const states = /^kcr_cluster_state_messages (\d+)$/m.exec(await (await fetch(`${b.url}/metrics`)).text());
+    expect(Number(states?.[1])).toBeGreaterThanOrEqual(ids.length);
     // Webhooks: at least once, webhook-id = event id; every event reached the receiver.
     expect(await waitFor(() => new Set(run.receiver.received.map((r) => r.headers['webhook-id'])).size >= 16, 30_000)).toBe(true);
     expect(new Set(run.receiver.received.map((r) => r.headers['webhook-id']))).toEqual(new Set([...delivered.values(), ...sent.values()]));

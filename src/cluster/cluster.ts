@@ -79,7 +79,7 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
     parts.deadFollower = followDeadLetters(kafka, names, spool.deadMirror, logger);
     deliver?.start();
   });
-  defineClusterMetrics(metrics, { edge, processor: deliver?.processor ?? null, outbox: deliver?.outbox ?? null, spool });
+  defineClusterMetrics(metrics, { processor: deliver?.processor ?? null, outbox: deliver?.outbox ?? null, follower: deliver?.follower ?? null, spool });
   const backfill = new ClusterBackfill({ kafka, conn, names, config, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs });
   logger.info('cluster mode', { role: cluster.role, prefix: cluster.prefix, intake: names.intake, group: names.group });
 
@@ -147,6 +147,7 @@ function deliverSide({ kafka, kafkaConfig, names, conn, config, plan, settings, 
   return {
     processor,
     outbox,
+    follower,
     start(): void {
       follower.start();
       processor.start();
@@ -219,7 +220,7 @@ async function topicsReady(create: () => Promise<boolean>, closed: () => boolean
   return () => ready;
 }
 
-function defineClusterMetrics(metrics: Metrics, parts: { edge: ClusterEdge | null; processor: PartitionProcessor | null; outbox: WebhookOutbox | null; spool: Spool }): void {
+function defineClusterMetrics(metrics: Metrics, parts: { processor: PartitionProcessor | null; outbox: WebhookOutbox | null; follower: StateFollower | null; spool: Spool }): void {
   metrics.define('cluster_rebalances_total', 'Consumer-group rebalances this replica joined (intake partition owners).');
   metrics.define('cluster_intake_fallbacks_total', 'Batches of callbacks committed to the local spool because the intake topic did not ack in time.');
   metrics.gauge('cluster_fallback_depth', 'Callbacks in the local spool waiting to be forwarded to the intake topic.', () => [[{}, parts.spool.queue.pendingCount(INTAKE_REF)]]);
@@ -227,5 +228,6 @@ function defineClusterMetrics(metrics: Metrics, parts: { edge: ClusterEdge | nul
     Object.entries(parts.processor?.status().lag ?? {}).map(([p, lag]) => [{ partition: p }, lag]),
   );
   metrics.gauge('cluster_partitions_assigned', 'Intake partitions this replica owns.', () => [[{}, parts.processor?.status().assigned.length ?? 0]]);
+  metrics.gauge('cluster_state_messages', 'Message states this replica holds in memory, over all partitions (about 250 bytes each).', () => [[{}, parts.follower?.size() ?? 0]]);
   metrics.gauge('cluster_outbox_pending', 'Webhook deliveries fetched from the outbox and not yet done.', () => [[{}, parts.outbox?.queue.depth() ?? 0]]);
 }
