@@ -8,9 +8,10 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { BreakerStatus } from './breaker.js';
 import type { DeliveryQueue } from './queue.js';
-import { Worker } from './worker.js';
+import { Worker, type DeliveryObserver } from './worker.js';
 
 export type { DeliveryQueue, QueuedDelivery } from './queue.js';
+export type { DeliveryObserver, SettledDelivery } from './worker.js';
 
 export interface DispatcherOptions {
   queue: DeliveryQueue;
@@ -23,6 +24,8 @@ export interface DispatcherOptions {
   /** Consecutive failed batches that open a destination's circuit. */
   breakerThreshold?: number;
   random?: () => number;
+  /** Told of each batch's outcomes, dead letters, disabled destinations and circuit changes. */
+  observers?: readonly DeliveryObserver[];
 }
 
 export class Dispatcher {

@@ -22,6 +22,34 @@ export interface WorkerDeps {
   /** Consecutive failed batches that open the circuit. */
   breakerThreshold: number;
   random?: () => number;
+  /** Told of what happens to deliveries (metrics, alerts, the message timeline); must not throw. */
+  observers?: readonly DeliveryObserver[];
+}
+
+/**
+ * What the dispatcher tells the rest of the router about its deliveries. Every method is
+ * optional and must not throw; an observer that does is logged and ignored.
+ */
+export interface DeliveryObserver {
+  /** A batch came back from the destination: each delivery's outcome, with the batch's latency. */
+  batch?(destination: string, settled: readonly SettledDelivery[], latencyMs: number): void;
+  /** A delivery was dead-lettered (retries exhausted, not retriable, or the destination disabled). */
+  dead?(destination: string, delivery: QueuedDelivery, code: string, error: string): void;
+  /** The destination was disabled (a webhook answered 410 Gone). */
+  disabled?(destination: string, reason: string): void;
+  /** The destination's circuit opened (true) or closed again (false). */
+  circuit?(destination: string, open: boolean, consecutiveFailures: number): void;
+}
+
+/** One delivery of a batch and what became of it. */
+export interface SettledDelivery {
+  delivery: QueuedDelivery;
+  /** delivered; retry (failed, tried again later); dead (dead-lettered); skipped (not attempted). */
+  result: 'delivered' | 'retry' | 'dead' | 'skipped';
+  /** The failure's code (`http_503`, `timeout`, ...), null when delivered. */
+  code: string | null;
+  /** The failure, secrets redacted; null when delivered. */
+  error: string | null;
 }
 
 /** A destination that broke its contract (fewer outcomes than items): treat the rest as failed. */
@@ -107,10 +135,11 @@ export class Worker {
           continue;
         }
         this.deps.metrics.inc('dispatch_batches_total', { destination: this.ref });
+        const started = performance.now();
         const outcomes = await this.dest.deliver(batch, this.abort.signal);
         if (this.stopped && this.abort.signal.aborted) return;
         // A batch that moved nothing (all skipped: a destination breaking its contract) must not spin.
-        if (!this.settle(batch, outcomes)) return this.schedule(Date.now() + this.deps.pollMs);
+        if (!this.settle(batch, outcomes, performance.now() - started)) return this.schedule(Date.now() + this.deps.pollMs);
       }
     } catch (err) {
       // The queue itself failed (disk); try again after a pause rather than spin.
@@ -120,9 +149,10 @@ export class Worker {
   }
 
   /** Writes down what became of each delivery of a batch, then tells the breaker; false when nothing was. */
-  private settle(batch: readonly QueuedDelivery[], outcomes: readonly DeliveryOutcome[]): boolean {
+  private settle(batch: readonly QueuedDelivery[], outcomes: readonly DeliveryOutcome[], latencyMs: number): boolean {
     const now = Date.now();
     const done: number[] = [];
+    const settled: SettledDelivery[] = [];
     let failed = 0;
     let hinted = 0;
     batch.forEach((d, i) => {
@@ -130,17 +160,23 @@ export class Worker {
       switch (o.kind) {
         case 'delivered':
           done.push(d.id);
+          settled.push({ delivery: d, result: 'delivered', code: null, error: null });
           return;
         case 'skipped':
+          settled.push({ delivery: d, result: 'skipped', code: null, error: null });
           return;
-        case 'failed':
+        case 'failed': {
           failed++;
-          hinted = Math.max(hinted, this.failed(d, o.error, now));
+          const f = this.failed(d, o.error, now);
+          hinted = Math.max(hinted, f.hinted);
+          settled.push({ delivery: d, result: f.dead ? 'dead' : 'retry', code: o.error.code, error: f.message });
           return;
+        }
         default:
           return assertNever(o);
       }
     });
+    const wasOpen = this.breaker.status(now).circuit !== 'closed';
     if (done.length > 0) {
       this.deps.queue.markDone(done);
       this.deps.metrics.inc('deliveries_total', { destination: this.ref, outcome: 'done' }, done.length);
@@ -148,14 +184,29 @@ export class Worker {
     } else if (failed > 0) {
       this.breaker.failed(now, hinted);
     }
+    this.tell((o) => o.batch?.(this.ref, settled, latencyMs));
+    const status = this.breaker.status(now);
+    if (wasOpen !== (status.circuit !== 'closed')) this.tell((o) => o.circuit?.(this.ref, !wasOpen, status.consecutiveFailures));
     return done.length + failed > 0;
+  }
+
+  /** Calls each observer; one that throws is logged, not allowed to stop the worker. */
+  private tell(call: (o: DeliveryObserver) => void): void {
+    for (const o of this.deps.observers ?? []) {
+      try {
+        call(o);
+      } catch (err) {
+        this.deps.logger.warn('delivery observer failed', { destination: this.ref, error: errorMessage(err) });
+      }
+    }
   }
 
   /**
    * The decision for one failed delivery: disable the destination (410 Gone), retry later, or
-   * dead-letter. Returns the wait the peer asked for when it is retried (0: none).
+   * dead-letter. Returns whether it was dead-lettered, the redacted message, and the wait the
+   * peer asked for when it is retried (0: none).
    */
-  private failed(d: QueuedDelivery, err: RouterError, now: number): number {
+  private failed(d: QueuedDelivery, err: RouterError, now: number): { dead: boolean; message: string; hinted: number } {
     const { queue, metrics, logger } = this.deps;
     // Destinations already keep secrets out of their messages; this catches one that does not.
     const message = redactText(err.message);
@@ -163,18 +214,20 @@ export class Worker {
       queue.disableDestination(this.ref, message);
       metrics.inc('destinations_disabled_total', { destination: this.ref });
       logger.error('destination disabled: it answered 410 Gone', { destination: this.ref, error: message });
+      this.tell((o) => o.disabled?.(this.ref, message));
       this.dead(d, err.code, message);
-      return 0;
+      return { dead: true, message, hinted: 0 };
     }
     const decision = decideRetry(this.policy, { attempts: d.attempts + 1, firstAt: d.firstAt, now, error: err }, this.deps.random);
     if (!decision.retry) {
-      this.dead(d, err.code, `${message} (${decision.reason})`);
-      return 0;
+      const text = `${message} (${decision.reason})`;
+      this.dead(d, err.code, text);
+      return { dead: true, message: text, hinted: 0 };
     }
     queue.markRetry(d.id, decision.at, err.code, message);
     metrics.inc('deliveries_total', { destination: this.ref, outcome: 'retry' });
     logger.warn('delivery failed; will retry', { destination: this.ref, event_id: d.eventId, code: err.code, error: message, retry_at: new Date(decision.at).toISOString() });
-    return retryAfterOf(err) ?? 0;
+    return { dead: false, message, hinted: retryAfterOf(err) ?? 0 };
   }
 
   private dead(d: QueuedDelivery, code: string, text: string): void {
@@ -182,6 +235,7 @@ export class Worker {
     this.deps.queue.markDead(d.id, code, message);
     this.deps.metrics.inc('deliveries_total', { destination: this.ref, outcome: 'dead' });
     this.deps.logger.error('delivery dead-lettered', { destination: this.ref, event_id: d.eventId, code, error: message });
+    this.tell((o) => o.dead?.(this.ref, d, code, message));
   }
 
   /** Resolves when nothing is due for this destination (or at the deadline). */

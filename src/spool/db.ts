@@ -21,9 +21,21 @@ export function openSpoolDb(path: string): SpoolDb {
   const fresh = version === 0;
   db.exec(SPOOL_DDL);
   if (!fresh) {
-    for (; version < SPOOL_VERSION; version++) db.exec(SPOOL_MIGRATIONS[version] ?? '');
+    for (; version < SPOOL_VERSION; version++) migrate(db, SPOOL_MIGRATIONS[version] ?? '');
   }
   db.exec(SPOOL_LATE_DDL);
   db.pragma(`user_version = ${SPOOL_VERSION}`);
   return db;
+}
+
+/**
+ * Runs one migration's statements. A column the tables made above already have (a table new
+ * since that version) is not added twice.
+ */
+function migrate(db: SpoolDb, sql: string): void {
+  for (const statement of sql.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const add = /^ALTER TABLE (\w+) ADD COLUMN (\w+)/i.exec(statement);
+    if (add && (db.pragma(`table_info(${add[1]})`) as { name: string }[]).some((c) => c.name === add[2])) continue;
+    db.exec(statement);
+  }
 }

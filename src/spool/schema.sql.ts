@@ -1,5 +1,5 @@
 /** The spool's tables. Bump SPOOL_VERSION and add a migration when this changes. */
-export const SPOOL_VERSION = 3;
+export const SPOOL_VERSION = 4;
 
 /** From each older version to the next, run in order on open. */
 export const SPOOL_MIGRATIONS: Record<number, string> = {
@@ -17,6 +17,11 @@ export const SPOOL_MIGRATIONS: Record<number, string> = {
   2: `
     DROP TABLE IF EXISTS probe;
   `,
+  // 3 -> 4: the W3C trace context a callback came with (or was given), passed on with each of
+  // its deliveries. The attempts table (the message timeline) is made by SPOOL_DDL.
+  3: `
+    ALTER TABLE events ADD COLUMN traceparent TEXT;
+  `,
 };
 
 export const SPOOL_DDL = `
@@ -28,7 +33,9 @@ CREATE TABLE IF NOT EXISTS events (
   profile      TEXT NOT NULL,
   status_class TEXT NOT NULL,
   received_at  INTEGER NOT NULL,
-  body         TEXT NOT NULL
+  body         TEXT NOT NULL,
+  -- W3C traceparent of the callback (received or started here); null before version 4.
+  traceparent  TEXT
 );
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
 
@@ -52,6 +59,22 @@ CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries(destination, id) WHERE
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(destination, message_key, id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state, updated_at);
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_seq);
+
+-- Every delivery attempt, for the message timeline (GET /admin/messages/<id>); purged with its event.
+CREATE TABLE IF NOT EXISTS attempts (
+  id          INTEGER PRIMARY KEY,
+  event_seq   INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,
+  delivery_id INTEGER NOT NULL,
+  destination TEXT NOT NULL,
+  attempt     INTEGER NOT NULL,
+  at          INTEGER NOT NULL,
+  latency_ms  INTEGER NOT NULL,
+  outcome     TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'dead')),
+  status_code INTEGER,
+  code        TEXT,
+  error       TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_event ON attempts(event_seq);
 
 -- The most advanced status seen per message, so a late "Sent" never looks newer than "Delivered".
 CREATE TABLE IF NOT EXISTS message_state (
