@@ -31,6 +31,16 @@
 # KAFKA_START_TIMEOUT (120), KAFKA_STOP_TIMEOUT (30), KAFKA_EXTRA_CONFIG (lines appended to
 # server.properties), KAFKA_MVN_ARGS (extra mvn args; MAVEN_OPTS is honoured as usual),
 # KAFKA_LOG4J2_VERSION (2.25.3, Kafka 4.x only). All messages go to stderr.
+#
+# A managed-Kafka look-alike (single node, opt-in, for test/kafka-sasl.test.ts): with
+# KAFKA_SASL_SSL_PORT=<p> the node also listens on SASL_SSL://127.0.0.1:<p> (PLAIN, SCRAM-SHA-256,
+# SCRAM-SHA-512; the PLAINTEXT listener stays for inter-broker traffic and this script's checks).
+#   KAFKA_SSL_KEYSTORE, KAFKA_SSL_KEYSTORE_PASSWORD   the listener's PKCS12 key store (required)
+#   KAFKA_SSL_TRUSTSTORE, KAFKA_SSL_TRUSTSTORE_PASSWORD   PKCS12 trust store: if set, clients must
+#                                                   present a certificate it trusts (ssl.client.auth)
+#   KAFKA_SCRAM_USERS   `;`-separated `SCRAM-SHA-512=[name=alice,password=secret]` items, stored
+#                       when the storage is formatted (so: set them before the first `start`)
+#   KAFKA_PLAIN_USERS   `;`-separated `name=password` items for SASL PLAIN
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -82,6 +92,11 @@ at_node() {
 }
 at_node 1
 ALL_NODES=$(seq 1 "$NODES")
+SASL_SSL_PORT=${KAFKA_SASL_SSL_PORT:-}
+if [ -n "$SASL_SSL_PORT" ]; then
+  [ "$NODES" -eq 1 ] || die "KAFKA_SASL_SSL_PORT is for the single node only"
+  [ -n "${KAFKA_SSL_KEYSTORE:-}" ] && [ -n "${KAFKA_SSL_KEYSTORE_PASSWORD:-}" ] || die "KAFKA_SASL_SSL_PORT needs KAFKA_SSL_KEYSTORE and KAFKA_SSL_KEYSTORE_PASSWORD"
+fi
 brokers_list() { local i l=""; for ((i = 0; i < NODES; i++)); do l+="${l:+,}127.0.0.1:$((PORT0 + i))"; done; echo "$l"; }
 
 # Logging binding: Kafka 3.x logs through slf4j 1.7 + reload4j; Kafka 4.x through log4j2 (its
@@ -185,6 +200,34 @@ jvm_cmd() { # jvm_cmd <heap opts>
     ${KAFKA_JVM_OPTS:-} -cp "$LIBS/*")
 }
 
+# The SASL_SSL listener's lines (see KAFKA_SASL_SSL_PORT); nothing without it.
+sasl_ssl_config() {
+  [ -n "$SASL_SSL_PORT" ] || return 0
+  local l=listener.name.sasl_ssl scram='org.apache.kafka.common.security.scram.ScramLoginModule required;' plain="" u users
+  IFS=';' read -ra users <<<"${KAFKA_PLAIN_USERS:-}"
+  for u in "${users[@]}"; do [ -n "$u" ] && plain+=" user_${u%%=*}=\"${u#*=}\""; done
+  cat <<SASL
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT,SASL_SSL://127.0.0.1:$SASL_SSL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_SSL://127.0.0.1:$SASL_SSL_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+$l.ssl.keystore.type=PKCS12
+$l.ssl.keystore.location=$KAFKA_SSL_KEYSTORE
+$l.ssl.keystore.password=$KAFKA_SSL_KEYSTORE_PASSWORD
+$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain;
+$l.scram-sha-256.sasl.jaas.config=$scram
+$l.scram-sha-512.sasl.jaas.config=$scram
+SASL
+  if [ -n "${KAFKA_SSL_TRUSTSTORE:-}" ]; then
+    cat <<MTLS
+$l.ssl.truststore.type=PKCS12
+$l.ssl.truststore.location=$KAFKA_SSL_TRUSTSTORE
+$l.ssl.truststore.password=${KAFKA_SSL_TRUSTSTORE_PASSWORD:-}
+$l.ssl.client.auth=required
+MTLS
+  fi
+}
+
 configure() {
   mkdir -p "$NDIR/data" "$NDIR/logs"
   # Static voters (controller.quorum.voters) work the same on 3.9 and 4.x, need no
@@ -212,6 +255,7 @@ share.coordinator.state.topic.min.isr=$MIN_ISR
 group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=4
+$(sasl_ssl_config)
 ${KAFKA_EXTRA_CONFIG:-}
 PROPS
   # Kafka 3.x reads log4j.properties (reload4j), 4.x log4j2.properties; both log to one file.
@@ -251,7 +295,10 @@ format_new() { # format_new <N>...
     jvm_cmd "-Xmx128m -XX:TieredStopAtLevel=1"
     [ -s "$DATA/cluster.id" ] || "${JVM[@]}" kafka.tools.StorageTool random-uuid | tail -n 1 >"$DATA/cluster.id"
     log "${NAME}formatting $NDIR/data (cluster id $(cat "$DATA/cluster.id"))"
-    "${JVM[@]}" kafka.tools.StorageTool format -t "$(cat "$DATA/cluster.id")" -c "$PROPS" >&2 &
+    local scram=() u users
+    IFS=';' read -ra users <<<"${KAFKA_SCRAM_USERS:-}"
+    for u in "${users[@]}"; do [ -n "$u" ] && scram+=(--add-scram "$u"); done
+    "${JVM[@]}" kafka.tools.StorageTool format -t "$(cat "$DATA/cluster.id")" -c "$PROPS" "${scram[@]}" >&2 &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || rc=$?; done
@@ -298,7 +345,7 @@ start() {
       fi
       log "${NAME}pid $(cat "$PIDFILE") is running but not answering yet; waiting for it"
     else
-      for p in "$PORT" "$CPORT"; do
+      for p in "$PORT" "$CPORT" $SASL_SSL_PORT; do
         port_open "$p" && die "127.0.0.1:$p is already in use by another process (set KAFKA_PORT / KAFKA_CONTROLLER_PORT)"
       done
       todo+=("$i")

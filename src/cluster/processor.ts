@@ -13,6 +13,7 @@ import { kafkaRecord } from '../destinations/kafka-record.js';
 import type { DeliveryItem } from '../destinations/types.js';
 import { errorMessage } from '../errors.js';
 import type { DeliveryEvent } from '../event.js';
+import { withCompression, type KafkaCompression } from '../kafka/client-config.js';
 import { isProducerFenced, nextOffset, refusedUnwritten, retryConcurrentTransactions, transactionalIdFor } from '../kafka/transactions.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -36,6 +37,8 @@ export interface ProcessorDeps {
   kafka: Kafka;
   /** How to make another client like it: each owner's producer gets its own (see Owner.produce). */
   kafkaConfig: KafkaConfig;
+  /** KAFKA_COMPRESSION, for the owners' transactional producers. */
+  compression: KafkaCompression;
   names: ClusterNames;
   follower: StateFollower;
   config: Pick<CompiledConfig, 'destinations'>;
@@ -256,7 +259,7 @@ export class PartitionProcessor {
   private async own(p: number, { heartbeat, isRunning, isStale }: EachBatchPayload): Promise<Owner> {
     const known = this.owners.get(p);
     if (known) return known;
-    const { kafkaConfig, names, follower, logger } = this.deps;
+    const { kafkaConfig, compression, names, follower, logger } = this.deps;
     const produce = { retried: false };
     const forward = kafkaConfig.logCreator?.(logLevel.WARN);
     const client = new Kafka({
@@ -268,16 +271,19 @@ export class PartitionProcessor {
         forward?.(entry);
       },
     });
-    const producer = client.producer({
-      // kafkajs' default for a transactional producer is to retry forever (a partition owner
-      // stuck in a retry never rejoins its group); bounded, a failure surfaces and the batch is
-      // processed again after a new take-over.
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
-      transactionalId: transactionalIdFor(names.transactional, names.intake, p),
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 60_000,
-    });
+    const producer = withCompression(
+      client.producer({
+        // kafkajs' default for a transactional producer is to retry forever (a partition owner
+        // stuck in a retry never rejoins its group); bounded, a failure surfaces and the batch is
+        // processed again after a new take-over.
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
+        transactionalId: transactionalIdFor(names.transactional, names.intake, p),
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: 60_000,
+      }),
+      compression,
+    );
     const nonce = randomUUID();
     const restored = follower.restore(p, nonce);
     try {

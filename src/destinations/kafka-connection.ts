@@ -6,15 +6,17 @@
  * #1008, #979, #919). So any failed send throws the producer away (`reset`) and the next send
  * makes a new one; the dispatcher's retry policy, not kafkajs, decides when to try again.
  */
-import { Kafka, Partitioners, logLevel, type Admin, type logCreator, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { errorMessage } from '../errors.js';
-import { refusedUnwritten } from '../kafka/transactions.js';
+import { kafkaConfig, withCompression, type KafkaClientSettings } from '../kafka/client-config.js';
 import type { Logger } from '../log.js';
 
 export interface KafkaOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  /** SASL, TLS and compression (settings.kafka). */
+  security: KafkaClientSettings;
   /** Per-request timeout; a dead broker shows up as a failed send after about this long. */
   requestTimeoutMs?: number;
 }
@@ -26,51 +28,39 @@ export interface TopicSpec {
   partitions?: number;
 }
 
-/**
- * kafkajs' own log lines into ours: its errors as warnings (it retries most of them itself),
- * the rest as debug.
- * @example new Kafka({ clientId, brokers, logLevel: logLevel.WARN, logCreator: kafkajsLogs(logger) })
- */
-export function kafkajsLogs(log: Logger): logCreator {
-  return () =>
-    ({ namespace, level, log: entry }) => {
-      const { message, ...rest } = entry;
-      // Refusals it retries as a matter of course (CONCURRENT_TRANSACTIONS after every commit, a
-      // leader moving) are not worth a warning each.
-      const routine = refusedUnwritten(`${String(message)} ${String(rest.error ?? '')}`);
-      (level <= logLevel.ERROR && !routine ? log.warn : log.debug)(`kafkajs: ${message}`, { kafka: { namespace, ...rest } });
-    };
-}
-
 /** One client and producer shared by every Kafka destination; recreated after a failure. */
 export class KafkaConnection {
   private readonly kafka: Kafka;
   private producer: Promise<Producer> | null = null;
 
   constructor(private readonly opts: KafkaOptions) {
-    const log = opts.logger;
-    this.kafka = new Kafka({
-      clientId: opts.clientId,
-      brokers: opts.brokers,
-      connectionTimeout: 3_000,
-      requestTimeout: opts.requestTimeoutMs ?? 15_000,
-      retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
-      logLevel: logLevel.WARN,
-      logCreator: kafkajsLogs(log),
-    });
+    this.kafka = new Kafka(
+      kafkaConfig({
+        clientId: opts.clientId,
+        brokers: opts.brokers,
+        security: opts.security,
+        logger: opts.logger,
+        requestTimeoutMs: opts.requestTimeoutMs ?? 15_000,
+        retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
+      }),
+    );
   }
 
   get client(): Kafka {
     return this.kafka;
   }
 
+  /** The shared producer; every send through it is compressed as KAFKA_COMPRESSION says. */
   getProducer(): Promise<Producer> {
     if (!this.producer) {
-      const p = this.kafka.producer({
-        createPartitioner: Partitioners.DefaultPartitioner,
-        allowAutoTopicCreation: true,
-        retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
-      });
+      const p = withCompression(
+        this.kafka.producer({
+          createPartitioner: Partitioners.DefaultPartitioner,
+          allowAutoTopicCreation: true,
+          retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
+        }),
+        this.opts.security.compression,
+      );
       this.producer = p.connect().then(() => p);
       this.producer.catch(() => undefined);
     }

@@ -1,5 +1,6 @@
 /** `kcr tail`: delivery events from Kafka topics as readable lines, until interrupted. */
 import { consumeDeliveryEvents, formatEventLine } from '../../consume/consumer.js';
+import { securityOptions } from '../../kafka/client-config.js';
 import { UsageError, type Command } from '../command.js';
 
 export const tail: Command = {
@@ -19,6 +20,8 @@ export const tail: Command = {
       brokers,
       groupId: typeof values.group === 'string' ? values.group : `kcr-tail-${process.pid}-${Date.now()}`,
       topics,
+      // SASL and TLS as the router's (KAFKA_SASL_*, KAFKA_TLS*).
+      kafka: securityOptions(ctx.settings().kafka),
       fromBeginning: values['from-beginning'] === true,
       onEvent: (e, meta) => ctx.out(values.json ? JSON.stringify(e) : `${meta.topic}[${meta.partition}]@${meta.offset} ${formatEventLine(e)}`),
       onInvalid: (_err, meta, value) => ctx.out(`${meta.topic}[${meta.partition}]@${meta.offset} NOT A DELIVERY EVENT: ${value.slice(0, 200)}`),
