@@ -19,8 +19,11 @@ export const FIELD_NAMES: Spelling = {
   all: 'say all',
 };
 
-/** `invalid_filter`: the input is wrong; `unknown_destination`: it names no destination; `not_available`: this process cannot do it. */
-export type OperationErrorCode = 'invalid_filter' | 'unknown_destination' | 'not_available';
+/**
+ * `invalid_filter`: the input is wrong; `unknown_destination`: it names no destination;
+ * `unknown_message`: the store keeps nothing of that message; `not_available`: this process cannot do it.
+ */
+export type OperationErrorCode = 'invalid_filter' | 'unknown_destination' | 'unknown_message' | 'not_available';
 
 /**
  * An operator's request the operation will not carry out, whatever is retried: the front door

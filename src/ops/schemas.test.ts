@@ -45,7 +45,7 @@ describe('operation input schemas', () => {
     ['a state other than dead or done', ReplayInput, { state: 'pending' }, /^state: /],
     ['an unknown field', ReplayInput, { idz: [1] }, /idz/],
     ['a backfill with no destination', BackfillInput, {}, /^destination: is required$/],
-    ['a backfill that selects deliveries', BackfillInput, { destination: 'kafka:audit', ids: [1], code: 'x' }, /backfill selects events: use event_id, message_key, since, until, limit \(not ids, code\)/],
+    ['a backfill that selects deliveries', BackfillInput, { destination: 'kafka:audit', ids: [1], code: 'x' }, /backfill selects events: use event_id, message_key, since, until, limit, dry_run \(not ids, code\)/],
     ['an enable with no ref', EnableInput, {}, /^ref: is required$/],
     ['a parameter listing refused payloads does not take', ListRejectedInput, { code: 'x' }, /code/],
   ])('refuses %s, naming the field', (_what, schema, input, message) => {

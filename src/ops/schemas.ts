@@ -47,6 +47,8 @@ export const ReplayInput = z.strictObject({
   ...deliverySelection,
   state: z.enum(['dead', 'done']).optional(),
   all: z.boolean().optional(),
+  /** Count what would be replayed, per destination, and change nothing. */
+  dry_run: z.boolean().optional(),
 });
 export type ReplayInput = z.output<typeof ReplayInput>;
 
@@ -59,8 +61,10 @@ export const BackfillInput = z.strictObject(
     since: datetime().optional(),
     until: datetime().optional(),
     limit: limit().optional(),
+    /** Count what would be added and change nothing. */
+    dry_run: z.boolean().optional(),
   },
-  { error: (iss) => (iss.code === 'unrecognized_keys' ? `backfill selects events: use event_id, message_key, since, until, limit (not ${iss.keys.slice(0, 5).join(', ')})` : undefined) },
+  { error: (iss) => (iss.code === 'unrecognized_keys' ? `backfill selects events: use event_id, message_key, since, until, limit, dry_run (not ${iss.keys.slice(0, 5).join(', ')})` : undefined) },
 );
 export type BackfillInput = z.output<typeof BackfillInput>;
 
@@ -87,6 +91,10 @@ export type ReingestInput = z.output<typeof ReingestInput>;
 /** The destination to enable again (one a 410 disabled). */
 export const EnableInput = z.strictObject({ ref: text() });
 export type EnableInput = z.output<typeof EnableInput>;
+
+/** One message, by its message_id (`<uuid>:<n>`) or its message_key; how many of its newest reports (100 unless said). */
+export const MessageTimelineInput = z.strictObject({ message_id: text(), limit: limit().optional() });
+export type MessageTimelineInput = z.output<typeof MessageTimelineInput>;
 
 /** Digits only: "1e3", "0x10", " 5" or "1.5" stay text, for the schema to refuse. */
 const DIGITS = /^\d+$/;

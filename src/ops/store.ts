@@ -5,8 +5,10 @@
 
 import type { DeliveryFilter, DeliveryRecord, RejectedFilter, RejectedRecord } from '../spool/types.js';
 import type { ReingestSummary } from '../ingest/intake.js';
+import type { MessageTimeline } from '../spool/timeline.js';
+import type { BulkOptions, BulkResult } from '../spool/chunked.js';
 
-export type { ReingestSummary };
+export type { BulkOptions, BulkResult, MessageTimeline, ReingestSummary };
 /** A delivery as listed (a dead letter): its event, destination, attempts and last error. */
 export type DeliveryRow = DeliveryRecord;
 /** Which deliveries to list or replay; times are ms epoch. None set means all. */
@@ -33,9 +35,10 @@ export interface DisabledDestination {
 export interface OperationsStore {
   operations: {
     listDeliveries(state: 'dead', f: DeliverySelection): DeliveryRow[];
-    replay(f: DeliverySelection, state: 'dead' | 'done'): number;
-    /** How many deliveries it added (cluster mode: queued in Kafka, hence a promise). */
-    backfill(destination: string, f: EventSelection): number | Promise<number>;
+    /** Queues the selection again, in short transactions (or, dry run, counts it); see SpoolOperations.replayInChunks. */
+    replayInChunks(f: DeliverySelection, state: 'dead' | 'done', opts: BulkOptions): Promise<BulkResult>;
+    /** Adds a delivery to `destination` for the selected events it has not had (cluster mode: queued in Kafka). */
+    backfillInChunks(destination: string, f: EventSelection, opts: BulkOptions): Promise<BulkResult>;
     counts(): DeliveryCount[];
   };
   queue: {
@@ -44,6 +47,10 @@ export interface OperationsStore {
   };
   rejected: {
     list(f: RejectedSelection): RejectedRow[];
+  };
+  /** One message's timeline by its message_key, newest `limit` reports; null when nothing is kept. Absent: not kept here. */
+  timeline?: {
+    message(messageKey: string, limit: number): MessageTimeline | null;
   };
 }
 

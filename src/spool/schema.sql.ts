@@ -18,9 +18,11 @@ export const SPOOL_MIGRATIONS: Record<number, string> = {
     DROP TABLE IF EXISTS probe;
   `,
   // 3 -> 4: the W3C trace context a callback came with (or was given), passed on with each of
-  // its deliveries. The attempts table (the message timeline) is made by SPOOL_DDL.
+  // its deliveries; the routing decision each callback got (the message timeline shows it). The
+  // attempts table and the index by message are made by SPOOL_DDL.
   3: `
     ALTER TABLE events ADD COLUMN traceparent TEXT;
+    ALTER TABLE events ADD COLUMN route TEXT;
   `,
 };
 
@@ -35,9 +37,14 @@ CREATE TABLE IF NOT EXISTS events (
   received_at  INTEGER NOT NULL,
   body         TEXT NOT NULL,
   -- W3C traceparent of the callback (received or started here); null before version 4.
-  traceparent  TEXT
+  traceparent  TEXT,
+  -- The routing decision at accept, JSON {rules, fallback, destinations}: the rules it matched
+  -- under the config of the day. Null before version 4 and for mirrored dead letters.
+  route        TEXT
 );
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+-- Every report of one message, for its timeline (GET /admin/messages/<id>, kcr show).
+CREATE INDEX IF NOT EXISTS events_message ON events(message_key);
 
 -- One row per (event, destination): the routing plan, and each delivery's fate.
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -60,7 +67,10 @@ CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(destination, message_k
 CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state, updated_at);
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_seq);
 
--- Every delivery attempt, for the message timeline (GET /admin/messages/<id>); purged with its event.
+-- Every delivery attempt, for the message timeline (GET /admin/messages/<id>); purged with its
+-- event. \`attempt\`: the delivery's attempt number (1 again after a replay); \`at\`: when it was
+-- sent; \`latency_ms\`: its batch's round trip (0 for a dead letter written without an attempt,
+-- destination disabled); \`status_code\`: the HTTP status when the outcome says one (http_503).
 CREATE TABLE IF NOT EXISTS attempts (
   id          INTEGER PRIMARY KEY,
   event_seq   INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,

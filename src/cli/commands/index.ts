@@ -7,7 +7,8 @@ import { enable } from './enable.js';
 import { rejected, rejectedReplay } from './rejected.js';
 import { replay } from './replay.js';
 import { schema } from './schema.js';
+import { show } from './show.js';
 import { stats } from './stats.js';
 import { tail } from './tail.js';
 
-export const COMMANDS: readonly Command[] = [tail, schema, check, dead, replay, backfill, rejected, rejectedReplay, enable, stats];
+export const COMMANDS: readonly Command[] = [tail, schema, check, dead, replay, backfill, rejected, rejectedReplay, enable, stats, show];
