@@ -9,7 +9,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import { NonRetriableError } from './errors.js';
 import { createLogger } from './log.js';
 import { Metrics } from './metrics.js';
-import { redactText, redactUrl } from './redact.js';
+import { REDACTED, maskPhone, redactFields, redactText, redactUrl } from './redact.js';
 import { Spool, type PendingDelivery } from './spool/spool.js';
 import { postSample } from './testing/samples.js';
 import { eventFrom } from './testing/events.js';
@@ -150,5 +150,41 @@ describe('the dispatcher redacts what it logs and stores, whatever a destination
       await dispatcher.stop(0);
       spool.close();
     }
+  });
+});
+
+describe('maskPhone', () => {
+  it.each<[string, string]>([
+    ['919620838123', '********8123'],
+    ['+919620838123', '+********8123'],
+    ['+91 96208 38123', '+** ***** *8123'],
+    ['1234', '****'],
+  ])('%s -> %s', (phone, masked) => {
+    expect(maskPhone(phone)).toBe(masked);
+  });
+});
+
+describe('redactFields', () => {
+  it('replaces credentials at any depth, whatever the case of their key', () => {
+    expect(
+      redactFields({ headers: { AUTHORIZATION: 'Basic x', Cookie: 'a=b', 'Set-Cookie': ['s=1'] }, kafka: { sasl_password: 'p' }, nested: [{ access_token: 't', webhook_secret: 'w' }] }),
+    ).toEqual({ headers: { AUTHORIZATION: REDACTED, Cookie: REDACTED, 'Set-Cookie': REDACTED }, kafka: { sasl_password: REDACTED }, nested: [{ access_token: REDACTED, webhook_secret: REDACTED }] });
+  });
+
+  it('masks phone numbers under phone-like keys and leaves other values of those keys alone', () => {
+    expect(redactFields({ msisdn: 919620838123, mobile: '9620838123', to: 'webhook:crm', recipient_e164: '+919620838123' })).toEqual({
+      msisdn: '********8123',
+      mobile: '******8123',
+      to: 'webhook:crm',
+      recipient_e164: '+********8123',
+    });
+  });
+
+  it('leaves ordinary fields, numbers and nulls as they are and does not change its input', () => {
+    const input = { destination: 'kafka:events', attempts: 3, error: null, token_count: 2, authorization: '' };
+    expect(redactFields(input)).toEqual(input);
+    const secret = { password: 'x' };
+    redactFields(secret);
+    expect(secret.password).toBe('x');
   });
 });

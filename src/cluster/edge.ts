@@ -18,6 +18,7 @@ import type { DeliveryEvent } from '../event.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteMatch } from '../route/match.js';
+import { currentTrace, type TraceContext } from '../trace/context.js';
 import type { AcceptResult } from '../spool/spool.js';
 import { sleep } from '../sleep.js';
 
@@ -35,7 +36,7 @@ export interface EdgeDeps {
   topic: string;
   /** The fallback: the local spool's group commit (its plan sends everything to INTAKE_REF). */
   spool: {
-    commits: { accept(event: DeliveryEvent): Promise<AcceptResult> };
+    commits: { accept(event: DeliveryEvent, trace?: TraceContext): Promise<AcceptResult> };
     queue: { nextDueAt(destination: string): number | null };
   };
   ackTimeoutMs: number;
@@ -49,6 +50,8 @@ export interface EdgeDeps {
 
 interface Waiting {
   event: DeliveryEvent;
+  /** The callback's trace context, taken at accept: the flush runs in the first waiter's context. */
+  trace: TraceContext | undefined;
   resolve: (r: AcceptResult) => void;
   reject: (e: unknown) => void;
 }
@@ -74,7 +77,7 @@ export class ClusterEdge {
   /** Resolves once the callback is in the intake topic (acks=all) or in the local spool. */
   accept(event: DeliveryEvent): Promise<AcceptResult> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ event, resolve, reject });
+      this.waiting.push({ event, trace: currentTrace(), resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
@@ -90,7 +93,7 @@ export class ClusterEdge {
     if (!this.deps.ready()) this.spooling = true;
     if (this.spooling) return this.toSpool(batch);
     const { logger, metrics } = this.deps;
-    const messages = batch.map(({ event }) => kafkaRecord({ eventId: event.event_id, messageKey: event.message_key, type: event.type, body: JSON.stringify(event) }));
+    const messages = batch.map(({ event, trace }) => kafkaRecord({ eventId: event.event_id, messageKey: event.message_key, type: event.type, body: JSON.stringify(event), trace }));
     try {
       await this.produce(messages, Date.now() + this.deps.ackTimeoutMs);
     } catch (err) {
@@ -128,7 +131,7 @@ export class ClusterEdge {
 
   private toSpool(batch: Waiting[]): void {
     for (const w of batch) {
-      this.deps.spool.commits.accept(w.event).then(
+      this.deps.spool.commits.accept(w.event, w.trace).then(
         // A resend the spool saw is one; anything else the owner decides later.
         // The spool's own route is the forward to the intake; the callback's rules are the config's.
         (r) => w.resolve({ ...r, duplicate: r.duplicate ? true : null, stale: null, route: this.deps.plan(w.event) }),

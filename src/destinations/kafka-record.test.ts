@@ -17,4 +17,10 @@ describe('kafkaRecord', () => {
       'content-type': 'application/json',
     });
   });
+
+  it('carries the delivery trace context as traceparent and tracestate headers', () => {
+    const trace = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', parentId: 'b7ad6b7169203331', flags: '01', tracestate: 'vendor=abc' };
+    expect(kafkaRecord({ ...item, trace }).headers).toMatchObject({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'vendor=abc' });
+    expect(kafkaRecord({ ...item, trace: { ...trace, tracestate: null } }).headers).not.toHaveProperty('tracestate');
+  });
 });

@@ -4,12 +4,14 @@
  * value = the stored event JSON untouched, and the headers consumers route on without parsing.
  */
 import { EVENT_SCHEMA_VERSION } from '../event.js';
+import { traceHeaders } from '../trace/headers.js';
 import type { DeliveryItem } from './types.js';
 
 export interface KafkaRecord {
   key: string;
   value: string;
-  headers: { 'event-type': string; 'schema-version': string; 'event-id': string; 'content-type': 'application/json' };
+  /** `traceparent` (and `tracestate`) when the delivery has a trace context: W3C trace context over Kafka. */
+  headers: { 'event-type': string; 'schema-version': string; 'event-id': string; 'content-type': 'application/json'; traceparent?: string; tracestate?: string };
 }
 
 /**
@@ -24,6 +26,7 @@ export function kafkaRecord(d: DeliveryItem): KafkaRecord {
       'schema-version': String(EVENT_SCHEMA_VERSION),
       'event-id': d.eventId,
       'content-type': 'application/json',
+      ...traceHeaders(d.trace),
     },
   };
 }

@@ -17,6 +17,8 @@ export interface DisabledDestinations {
 /** The per-destination circuits (the dispatcher is one). */
 export interface DeliveryStatus {
   status(): Record<string, unknown>;
+  /** Destinations no longer configured (a reload removed them) whose pending deliveries are kept. */
+  orphaned?(): string[];
 }
 
 /** Cluster mode's own figures (role, where the edge sends callbacks, partitions owned). */
@@ -29,7 +31,8 @@ export interface ClusterStatus {
 export interface HealthDeps {
   commits: CommitHealth;
   destinations: DisabledDestinations;
-  metrics: { render(): string };
+  /** The Prometheus exposition (prom-client's text) and its content type. */
+  metrics: { render(): Promise<string> | string; readonly contentType?: string };
   dispatcher?: DeliveryStatus;
   /** False while shutting down: /readyz answers 503. */
   accepting?: () => boolean;
@@ -53,11 +56,13 @@ export function healthRoutes({ commits, destinations, metrics, dispatcher, accep
       accepting: open,
       store: storeOk ? 'ok' : `cannot commit: ${commits.lastError ?? 'not writable'}`,
       destinations: dispatcher?.status() ?? {},
+      // Said, not a reason to be unready: they wait until a config names their destination again.
+      ...(dispatcher?.orphaned?.().length ? { pending_for_unconfigured: dispatcher.orphaned() } : {}),
       disabled_destinations: Object.fromEntries(destinations.disabledDestinations()),
       ...(cluster ? { cluster: cluster.status() } : {}),
     };
     return c.json(body, open && storeOk ? 200 : 503);
   });
-  health.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  health.get('/metrics', async (c) => c.text(await metrics.render(), 200, { 'content-type': metrics.contentType ?? 'text/plain; version=0.0.4; charset=utf-8' }));
   return health;
 }

@@ -1,0 +1,106 @@
+/**
+ * W3C trace context (https://www.w3.org/TR/trace-context/): reading a `traceparent` header,
+ * starting a trace when a callback brings none (or a malformed one), and the child context each
+ * delivery passes on. The callback's context lives for its request in an AsyncLocalStorage, so
+ * the spool's commit stores it with the event without every layer between passing it along.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+
+/** One span's place in a trace: what a `traceparent` header carries, plus the vendors' `tracestate`. */
+export interface TraceContext {
+  /** 32 lowercase hex digits, not all zero. */
+  traceId: string;
+  /** This span's id: 16 lowercase hex digits, not all zero. */
+  spanId: string;
+  /** The caller's span (from the header we were given), or null when we started the trace. */
+  parentId: string | null;
+  /** Trace flags, two hex digits (`01`: sampled). */
+  flags: string;
+  /** The `tracestate` header as received (vendor data we pass on untouched), or null. */
+  tracestate: string | null;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+/**
+ * The header's parts, or null when it is not a valid traceparent: version `ff` is forbidden,
+ * version 00 has exactly four fields, ids must not be all zero. A later version is read by its
+ * first four fields, as the spec asks.
+ * @example parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')?.traceId === '4bf92f3577b34da6a3ce929d0e0e4736'
+ */
+export function parseTraceparent(header: string | null | undefined): { traceId: string; parentId: string; flags: string } | null {
+  if (!header) return null;
+  const m = TRACEPARENT.exec(header.trim());
+  if (!m) return null;
+  const [, version, traceId, parentId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
+  if (version === 'ff' || (version === '00' && rest !== undefined)) return null;
+  if (traceId === ZERO_TRACE || parentId === ZERO_SPAN) return null;
+  return { traceId, parentId, flags };
+}
+
+/** A random id of `bytes` bytes in hex, never all zero. */
+function randomId(bytes: number): string {
+  for (;;) {
+    const id = randomBytes(bytes).toString('hex');
+    if (!/^0+$/.test(id)) return id;
+  }
+}
+
+/** A new span id (16 hex digits). @example newSpanId().length === 16 */
+export function newSpanId(): string {
+  return randomId(8);
+}
+
+/**
+ * The context of a callback we answer: a child of the caller's span when its `traceparent` is
+ * valid, else the root of a new (sampled) trace. `tracestate` is kept only with a valid parent.
+ * @example callbackContext('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', null).parentId === '00f067aa0ba902b7'
+ */
+export function callbackContext(traceparent: string | null | undefined, tracestate: string | null | undefined): TraceContext {
+  const parent = parseTraceparent(traceparent);
+  if (!parent) return { traceId: randomId(16), spanId: newSpanId(), parentId: null, flags: '01', tracestate: null };
+  return { traceId: parent.traceId, spanId: newSpanId(), parentId: parent.parentId, flags: parent.flags, tracestate: tracestate?.trim() || null };
+}
+
+/** The `traceparent` header naming this span. @example formatTraceparent(ctx) === `00-${ctx.traceId}-${ctx.spanId}-${ctx.flags}` */
+export function formatTraceparent(ctx: Pick<TraceContext, 'traceId' | 'spanId' | 'flags'>): string {
+  return `00-${ctx.traceId}-${ctx.spanId}-${ctx.flags}`;
+}
+
+/** A child span of `parent` (a delivery of the callback): same trace, a new span id. */
+export function childContext(parent: TraceContext): TraceContext {
+  return { traceId: parent.traceId, spanId: newSpanId(), parentId: parent.spanId, flags: parent.flags, tracestate: parent.tracestate };
+}
+
+/**
+ * How a context is stored with its event (the `events.traceparent` column): the callback
+ * span's traceparent, then the tracestate after a newline (a header value cannot hold one).
+ * @example decodeStoredTrace(encodeStoredTrace(ctx))?.spanId === ctx.spanId
+ */
+export function encodeStoredTrace(ctx: TraceContext): string {
+  return ctx.tracestate ? `${formatTraceparent(ctx)}\n${ctx.tracestate}` : formatTraceparent(ctx);
+}
+
+/** The stored context back, or null (an event stored before version 4, or a bad value). */
+export function decodeStoredTrace(stored: string | null | undefined): TraceContext | null {
+  if (!stored) return null;
+  const nl = stored.indexOf('\n');
+  const parsed = parseTraceparent(nl < 0 ? stored : stored.slice(0, nl));
+  if (!parsed) return null;
+  return { traceId: parsed.traceId, spanId: parsed.parentId, parentId: null, flags: parsed.flags, tracestate: nl < 0 ? null : stored.slice(nl + 1) || null };
+}
+
+const current = new AsyncLocalStorage<TraceContext>();
+
+/** Runs `fn` with `ctx` as the current trace context (the callback being handled). */
+export function withTrace<T>(ctx: TraceContext, fn: () => T): T {
+  return current.run(ctx, fn);
+}
+
+/** The trace context of the callback being handled, or undefined outside one. */
+export function currentTrace(): TraceContext | undefined {
+  return current.getStore();
+}
