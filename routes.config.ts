@@ -37,4 +37,13 @@ export default defineRoutes({
     { name: 'india-failure-alerts', match: { status: ['!delivered', '!pending'], iso_code: 'IN', final: true }, to: ['webhook:alerts'] },
   ],
   fallback: ['kafka:unrouted'],
+  // The on-call's webhook: a dead letter, a disabled destination, a circuit opening, a spool that
+  // cannot commit (disk full), deliveries waiting longer than `oldestPending`. Off until
+  // OPS_ALERTS_URL is set. Prometheus rules for the same conditions: deploy/prometheus/alerts.yml.
+  alerts: {
+    url: process.env.OPS_ALERTS_URL ?? 'http://127.0.0.1:8090/hooks/ops',
+    secret: process.env.OPS_ALERTS_SECRET,
+    oldestPending: '15m',
+    enabled: Boolean(process.env.OPS_ALERTS_URL),
+  },
 });

@@ -9,7 +9,7 @@
 import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
 import type { DestinationSet } from '../destinations/index.js';
 import type { KafkaConnection } from '../destinations/kafka-connection.js';
-import { Dispatcher } from '../dispatch/dispatcher.js';
+import { Dispatcher, type DeliveryObserver } from '../dispatch/dispatcher.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -33,6 +33,8 @@ export interface OutboxDeps {
   concurrency: number;
   logger: Logger;
   metrics: Metrics;
+  /** Told of dead letters, disabled webhooks and circuits (the operational alerts). */
+  observers?: readonly DeliveryObserver[];
 }
 
 /** A dead letter as written to the dead-letter topic. */
@@ -59,7 +61,7 @@ export class WebhookOutbox {
 
   constructor(private readonly deps: OutboxDeps) {
     this.queue = new OutboxQueue({ deadLetter: (d, code, error) => this.deadLetter(d, code, error) });
-    this.dispatcher = new Dispatcher({ queue: this.queue, destinations: deps.webhooks, logger: deps.logger, metrics: deps.metrics });
+    this.dispatcher = new Dispatcher({ queue: this.queue, destinations: deps.webhooks, logger: deps.logger, metrics: deps.metrics, observers: deps.observers });
   }
 
   /** Starts the dispatcher and, in the background, one consumer group per webhook. */

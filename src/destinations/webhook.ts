@@ -7,7 +7,9 @@
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { DestinationGoneError, RetriableError, type RouterError } from '../errors.js';
+import { rateLimitSchema } from '../dispatch/rate-limit.js';
 import { redactText, redactUrl } from '../redact.js';
+import { traceHeaders } from '../trace/headers.js';
 import { HttpStatusError, parseRetryAfter, retryOverridesSchema } from '../retry/policy.js';
 import type { WebhookConfig } from '../route/define-routes.js';
 import { InFlight } from './in-flight.js';
@@ -86,10 +88,9 @@ export class WebhookDestination implements Destination {
       'content-type': 'application/json',
       'user-agent': 'kaleyra-callback-router',
       ...this.cfg.headers,
-      'webhook-id': d.eventId,
-      'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+      ...traceHeaders(d.trace),
+      ...standardWebhookHeaders(this.signer, d.eventId, now, body),
     };
-    if (this.signer) headers['webhook-signature'] = this.signer.sign(d.eventId, now, body);
     return { headers, body };
   }
 
@@ -103,6 +104,17 @@ export class WebhookDestination implements Destination {
   async close(): Promise<void> {
     await this.inFlight.settled();
   }
+}
+
+/**
+ * The Standard Webhooks headers of one request: its id, its time and, with a signer, the
+ * signature of the body. Shared by the webhook destinations and the operational alerts.
+ * @example standardWebhookHeaders(new Webhook('whsec_...'), 'evt_1', new Date(), body)['webhook-signature'] // 'v1,...'
+ */
+export function standardWebhookHeaders(signer: Webhook | null, id: string, now: Date, body: string): Record<string, string> {
+  const headers: Record<string, string> = { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)) };
+  if (signer) headers['webhook-signature'] = signer.sign(id, now, body);
+  return headers;
 }
 
 function describe(err: unknown): string {
@@ -121,6 +133,7 @@ const webhookSchema = z
     timeoutMs: z.number().int().positive().optional(),
     concurrency: z.number().int().positive().optional(),
     retry: retryOverridesSchema.optional(),
+    rateLimit: rateLimitSchema.optional(),
     enabled: z.boolean().optional(),
   })
   .strict();

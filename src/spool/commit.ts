@@ -7,6 +7,7 @@ import type { AcceptDecision } from '../accept/accept.js';
 import { StoreUnavailableError, errorMessage } from '../errors.js';
 import type { DeliveryEvent } from '../event.js';
 import type { RouteMatch } from '../route/match.js';
+import { callbackContext, currentTrace, encodeStoredTrace, type TraceContext } from '../trace/context.js';
 import type { SpoolDb } from './db.js';
 import type { WorkNotifier } from './types.js';
 
@@ -34,6 +35,8 @@ interface Waiting {
   event: DeliveryEvent;
   /** The event's JSON, made before the commit so the transaction only writes. */
   body: string;
+  /** Its trace context as stored (`events.traceparent`). */
+  trace: string;
   resolve: (r: AcceptResult) => void;
   reject: (e: unknown) => void;
 }
@@ -54,9 +57,12 @@ export class GroupCommit {
   failures = 0;
   /** The last commit's failure, cleared by the next success; readiness shows it. */
   lastError: string | null = null;
+  /** Told of each successful group commit: its duration (seconds) and how many events it held. */
+  private readonly committed = new Set<(seconds: number, events: number) => void>();
   /** When a commit last failed as a whole (ms epoch), or null since one succeeded. */
   private failedAt: number | null = null;
   private waiting: Waiting[] = [];
+  private readonly failingListeners = new Set<(failing: boolean, error: string | null) => void>();
   private flushScheduled = false;
   private lastFlushAt = 0;
   private readonly commitDelayMs: number;
@@ -71,7 +77,7 @@ export class GroupCommit {
     this.commitDelayMs = opts.commitDelayMs ?? 2;
     this.stmt = {
       eventPut: db.prepare(
-        'INSERT INTO events (event_id, message_key, type, profile, status_class, received_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO events (event_id, message_key, type, profile, status_class, received_at, body, route, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       deliveryPut: db.prepare(
         `INSERT INTO deliveries (event_seq, destination, message_key, state, first_at, next_at, updated_at)
@@ -81,7 +87,7 @@ export class GroupCommit {
     };
     // Each event in its own savepoint: one event that cannot be stored fails alone, never the
     // callbacks that happen to share its group commit.
-    const storeOne = db.transaction((w: Waiting) => this.store(w.event, w.body));
+    const storeOne = db.transaction((w: Waiting) => this.store(w.event, w.body, w.trace));
     this.commitBatch = db.transaction((batch: Waiting[]) =>
       batch.map((w) => {
         try {
@@ -97,11 +103,14 @@ export class GroupCommit {
 
   /**
    * Stores the event and its deliveries; resolves once the commit is on disk.
-   * Rejects with StoreUnavailableError when the store cannot commit.
+   * Rejects with StoreUnavailableError when the store cannot commit. `trace`: the callback's
+   * trace context, by default the current one (see trace/context.ts); an event made with none
+   * (the final-report sweep, a re-ingest) starts a trace of its own.
    */
-  accept(event: DeliveryEvent): Promise<AcceptResult> {
+  accept(event: DeliveryEvent, trace: TraceContext | undefined = currentTrace()): Promise<AcceptResult> {
+    const stored = encodeStoredTrace(trace ?? callbackContext(null, null));
     return new Promise((resolve, reject) => {
-      this.waiting.push({ event, body: JSON.stringify(event), resolve, reject });
+      this.waiting.push({ event, body: JSON.stringify(event), trace: stored, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // Under load (a commit just happened) wait a moment so concurrent requests share the
@@ -122,15 +131,28 @@ export class GroupCommit {
     try {
       const started = performance.now();
       results = this.commitBatch(batch);
-      this.stats.ms += performance.now() - started;
+      const ms = performance.now() - started;
+      this.stats.ms += ms;
+      // A listener's failure must not turn a commit that happened into one that failed.
+      for (const listener of this.committed) {
+        try {
+          listener(ms / 1000, batch.length);
+        } catch {
+          /* metrics only */
+        }
+      }
       this.stats.commits++;
       this.stats.events += batch.length;
+      const recovered = this.failedAt !== null;
       this.lastError = null;
       this.failedAt = null;
+      if (recovered) this.failingChanged(false);
     } catch (err) {
+      const first = this.failedAt === null;
       this.lastError = errorMessage(err);
       this.failedAt = this.opts.now();
       this.failures++;
+      if (first) this.failingChanged(true);
       const failure = new StoreUnavailableError(`the spool could not commit: ${this.lastError}`, err);
       for (const w of batch) w.reject(failure);
       return;
@@ -149,7 +171,7 @@ export class GroupCommit {
   }
 
   /** One event, inside the batch transaction: the accept step, then the rows it decided. */
-  private store(event: DeliveryEvent, body: string): AcceptResult {
+  private store(event: DeliveryEvent, body: string, trace: string): AcceptResult {
     const decision = this.opts.decide(event);
     if (decision.duplicate) return { eventId: decision.eventId, duplicate: true, stale: false, route: NO_ROUTE };
     const { event: stored, stale, route } = decision;
@@ -162,9 +184,41 @@ export class GroupCommit {
       stored.status_class,
       now,
       stored === event ? body : JSON.stringify(stored),
+      // The rules it matched, kept so its timeline shows them whatever the config says later.
+      JSON.stringify(route),
+      trace,
     ).lastInsertRowid;
     for (const d of route.destinations) this.stmt.deliveryPut.run(seq, d, stored.message_key, now, now, now);
     return { eventId: stored.event_id, duplicate: false, stale, route };
+  }
+
+  /**
+   * Calls `listener` when commits start failing as a whole (true, with the error) and when one
+   * succeeds again (false): the operational alerts. Returns the unsubscribe.
+   * @example commits.onFailingChange((failing, error) => alert(failing ? 'spool.commit_failing' : 'spool.commit_recovered', error))
+   */
+  onFailingChange(listener: (failing: boolean, error: string | null) => void): () => void {
+    this.failingListeners.add(listener);
+    return () => this.failingListeners.delete(listener);
+  }
+
+  private failingChanged(failing: boolean): void {
+    for (const listener of this.failingListeners) {
+      try {
+        listener(failing, this.lastError);
+      } catch {
+        // A listener's failure must never fail a commit (or the callbacks waiting on it).
+      }
+    }
+  }
+
+  /**
+   * Calls `listener` after each successful group commit with its duration in seconds (disk
+   * flush included) and its number of events; returns the unsubscribe. For the latency histogram.
+   */
+  onCommitted(listener: (seconds: number, events: number) => void): () => void {
+    this.committed.add(listener);
+    return () => this.committed.delete(listener);
   }
 
   /** Whether the last commit failed as a whole and none succeeded since (for /metrics). */

@@ -2,6 +2,7 @@
  * The delivery queue over the spool: what is due for a destination, its outcomes marked, and
  * destinations switched off by the far end. What the dispatcher works from.
  */
+import { childContext, decodeStoredTrace } from '../trace/context.js';
 import type { SpoolDb } from './db.js';
 import type { PendingDelivery, WorkListener, WorkNotifier } from './types.js';
 
@@ -15,8 +16,8 @@ export class SpoolQueue {
     private readonly now: () => number,
   ) {
     this.stmt = {
-      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string }>(
-        `SELECT d.id, e.event_id, d.message_key, e.type, d.attempts, d.first_at, e.body
+      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string; traceparent: string | null }>(
+        `SELECT d.id, e.event_id, d.message_key, e.type, d.attempts, d.first_at, e.body, e.traceparent
            FROM deliveries d INDEXED BY deliveries_queue JOIN events e ON e.seq = d.event_seq
           WHERE d.destination = @dest AND d.state = 'pending' AND d.next_at <= @now
             AND NOT EXISTS (SELECT 1 FROM deliveries p
@@ -25,6 +26,10 @@ export class SpoolQueue {
           ORDER BY d.id LIMIT @limit`,
       ),
       nextDue: db.prepare<[string], { at: number | null }>("SELECT MIN(next_at) AS at FROM deliveries WHERE destination = ? AND state = 'pending'"),
+      // The queue's head: one index lookup, however long the backlog.
+      oldestPending: db.prepare<[string], { first_at: number }>(
+        "SELECT first_at FROM deliveries INDEXED BY deliveries_queue WHERE destination = ? AND state = 'pending' ORDER BY id LIMIT 1",
+      ),
       pendingCount: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM deliveries INDEXED BY deliveries_queue WHERE destination = ? AND state = 'pending'"),
       done: db.prepare(
         "UPDATE deliveries SET state = 'done', attempts = attempts + 1, updated_at = ?, last_code = NULL, last_error = NULL WHERE id = ? AND state = 'pending'",
@@ -54,11 +59,15 @@ export class SpoolQueue {
    * Due deliveries for one destination, oldest first, skipping any whose message has an
    * earlier delivery to the same destination waiting for a retry (per-message order). Earlier
    * due ones come in the same batch, before it: a destination keeps batch order per message.
+   * Each carries a new child span of its callback's trace: this attempt's, passed on in headers.
    */
   due(destination: string, limit: number): PendingDelivery[] {
     return this.stmt.due
       .all({ dest: destination, now: this.now(), limit })
-      .map((r) => ({ id: r.id, eventId: r.event_id, messageKey: r.message_key, type: r.type, attempts: r.attempts, firstAt: r.first_at, body: r.body }));
+      .map((r) => {
+        const callback = decodeStoredTrace(r.traceparent);
+        return { id: r.id, eventId: r.event_id, messageKey: r.message_key, type: r.type, attempts: r.attempts, firstAt: r.first_at, body: r.body, trace: callback && childContext(callback) };
+      });
   }
 
   /** When the destination's next pending delivery falls due (ms epoch), or null. */
@@ -69,6 +78,14 @@ export class SpoolQueue {
   /** Pending deliveries for one destination, counted on the queue's index (not a table scan). */
   pendingCount(destination: string): number {
     return this.stmt.pendingCount.get(destination)?.n ?? 0;
+  }
+
+  /**
+   * When the head of the destination's queue (its oldest pending delivery by arrival) was
+   * accepted or last replayed (ms epoch), or null when nothing is pending. An index lookup.
+   */
+  oldestPendingAt(destination: string): number | null {
+    return this.stmt.oldestPending.get(destination)?.first_at ?? null;
   }
 
   markDone(ids: readonly number[]): void {
