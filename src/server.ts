@@ -1,7 +1,8 @@
 /** The process entry point: the only place that listens and handles signals. */
 import { ConfigError } from './errors.js';
 import { createLogger } from './log.js';
-import { configPath, loadRoutes } from './route/load.js';
+import { configPath, loadRoutesFile } from './route/load.js';
+import { watchConfig } from './route/reload.js';
 import { startRouter } from './router.js';
 import { argvSettings, loadSettings } from './settings.js';
 
@@ -10,12 +11,17 @@ const logger = createLogger();
 async function main(): Promise<void> {
   const settings = loadSettings({ ...process.env, ...argvSettings(process.argv.slice(2)) });
   const path = configPath();
-  const config = await loadRoutes(path);
+  const { config, hash } = await loadRoutesFile(path);
   logger.info('routes loaded', { config: path, rules: config.table.rules.length, topics: [...config.destinations.values()].filter((d) => d.kind === 'kafka').length, webhooks: [...config.destinations.values()].filter((d) => d.kind === 'webhook').length });
-  const router = await startRouter({ config, settings, logger });
+  const router = await startRouter({ config, settings, logger, configPath: path, configHash: hash });
+  // The reload logs its outcome (and a refusal's errors) itself; the old config serves on a refusal.
+  const reload = (trigger: 'SIGHUP' | 'watch') => void router.reload(trigger).catch((err) => logger.error('routes config reload failed', { trigger, error: String(err) }));
+  process.on('SIGHUP', () => reload('SIGHUP'));
+  const stopWatching = settings.configWatch.enabled ? watchConfig(path, () => reload('watch'), { debounceMs: settings.configWatch.debounceMs, logger }) : () => undefined;
   let signals = 0;
   const shutdown = (signal: string) => {
     if (++signals > 1) process.exit(1);
+    stopWatching();
     logger.info('shutting down', { signal, deadline_ms: settings.shutdownTimeoutMs });
     router.close().then(
       () => process.exit(0),

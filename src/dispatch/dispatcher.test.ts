@@ -319,3 +319,56 @@ describe('Dispatcher', () => {
     });
   });
 });
+
+describe('Dispatcher.reconfigure (a config reload)', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('starts new destinations, replaces changed ones, stops removed ones and keeps their pending deliveries, reported', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kcr-reconfigure-'));
+    const [kept, oldCrm, newCrm, added, gone] = await Promise.all([startReceiver(), startReceiver(), startReceiver(), startReceiver(), startReceiver(() => 503)]);
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    for (const r of [kept, oldCrm, newCrm, added, gone]) cleanups.push(() => r.close());
+    const compile = (routes: Omit<RoutesConfig, 'profiles'>) => compileRoutes({ profiles: { default: {} }, retry: FAST_RETRY, ...routes } as RoutesConfig, 'reconfigure test');
+    let cfg = compile({
+      // A receiver that keeps failing, retried only after a minute: its deliveries stay pending.
+      webhooks: { kept: { url: kept.url }, crm: { url: oldCrm.url }, gone: { url: gone.url, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000, maxAttempts: 100 } } },
+      rules: [{ name: 'all', to: ['webhook:kept', 'webhook:crm', 'webhook:gone'] }],
+    });
+    const spool = new Spool({ path: join(dir, 'spool.db'), plan: (e) => matchRoutes(e, cfg.table) });
+    const destinations = createDestinations(cfg, { kafkaBrokers: [], sinkDir: join(dir, 'sink'), logger: silentLogger });
+    const dispatcher = new Dispatcher({ queue: spool.queue, destinations, logger: silentLogger, metrics: new Metrics(), pollMs: 20 });
+    cleanups.push(async () => {
+      await dispatcher.stop(0);
+      await destinations.close();
+      spool.close();
+    });
+    dispatcher.start();
+    const first = (await spool.commits.accept(eventFrom(postSample({ id: 'before-1', message_id: 'before-1' })))).eventId;
+    expect(await waitFor(() => kept.received.length === 1 && oldCrm.received.length === 1 && gone.received.length === 1, 5_000, 10)).toBeTruthy();
+    const keptDestination = destinations.destinations.get('webhook:kept');
+
+    cfg = compile({
+      webhooks: { kept: { url: kept.url }, crm: { url: newCrm.url }, added: { url: added.url } },
+      rules: [{ name: 'all', to: ['webhook:kept', 'webhook:crm', 'webhook:added'] }],
+    });
+    const changes = destinations.reconfigure(cfg);
+    expect(changes).toMatchObject({ added: ['webhook:added'], changed: ['webhook:crm'], removed: ['webhook:gone'] });
+    expect(await dispatcher.reconfigure(changes)).toEqual({ started: ['webhook:added'], replaced: ['webhook:crm'], stopped: ['webhook:gone'], orphaned: ['webhook:gone'] });
+    await changes.release();
+
+    // The unchanged destination is the same object: not reopened, its worker not restarted.
+    expect(destinations.destinations.get('webhook:kept')).toBe(keptDestination);
+    expect(Object.keys(dispatcher.status()).sort()).toEqual(['webhook:added', 'webhook:crm', 'webhook:kept']);
+    const second = (await spool.commits.accept(eventFrom(postSample({ id: 'after-1', message_id: 'after-1' })))).eventId;
+    expect(await waitFor(() => kept.received.length === 2 && newCrm.received.length === 1 && added.received.length === 1, 5_000, 10)).toBeTruthy();
+    expect(newCrm.received[0]!.headers['webhook-id']).toBe(second);
+    expect(oldCrm.received).toHaveLength(1);
+    expect(gone.received).toHaveLength(1);
+    // Kept, not lost and not dead-lettered: pending until a config names webhook:gone again.
+    expect(spool.operations.listDeliveries(null, { eventId: first, destination: 'webhook:gone' })[0]).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(dispatcher.orphaned()).toEqual(['webhook:gone']);
+  });
+});

@@ -29,6 +29,14 @@ export interface AdminDeps {
   refused?: { list(): readonly unknown[] };
   /** Woken after a replay, so queued work starts at once; its circuits are shown (a Dispatcher is one). */
   dispatcher?: { wakeAll(): void; status(): Record<string, unknown> };
+  /** Reloads routes.config.ts and says which one is served (a Reloader is one); absent: /config answers 404. */
+  reloader?: ConfigReloader;
+}
+
+/** What the admin API asks of the config reload (src/route/reload.ts). */
+export interface ConfigReloader {
+  reload(trigger: 'admin'): Promise<{ ok: true } | { ok: false; error: 'invalid_config' | 'reload_unavailable' }>;
+  status(): Record<string, unknown>;
 }
 
 /** The API names a field by its JSON path; "all" is a body field. */
@@ -37,7 +45,7 @@ const API_SPELLING: Spelling = {
   all: 'send {"all": true}',
 };
 
-const STATUS: Record<OperationErrorCode, ContentfulStatusCode> = { invalid_filter: 400, unknown_destination: 404, not_available: 404 };
+const STATUS: Record<OperationErrorCode, ContentfulStatusCode> = { invalid_filter: 400, unknown_destination: 404, unknown_message: 404, not_available: 404 };
 
 /** Runs an operation, answering its refusal as a CallbackError (a 4xx naming the field). */
 async function answer<T>(operation: () => T | Promise<T>): Promise<T> {
@@ -100,6 +108,11 @@ export function bearerToken(token: string, realm = 'admin'): MiddlewareHandler {
   };
 }
 
+function reloaderOf(deps: AdminDeps): ConfigReloader {
+  if (!deps.reloader) throw new CallbackError(404, 'not_available', 'this router has no config file to reload');
+  return deps.reloader;
+}
+
 /**
  * The admin routes, to mount under /admin. The token is checked before any body is read.
  * @example app.route('/admin', adminRoutes({ adminToken, config, spool, intake, refused, dispatcher }))
@@ -115,12 +128,15 @@ export function adminRoutes(deps: AdminDeps): Hono {
   const ops = createOperations({
     store: deps.spool,
     intake: deps.intake,
-    configured: [...deps.config.destinations.keys()],
+    // Read at each operation: a reload changes the destinations.
+    configured: () => [...deps.config.destinations.keys()],
     wake: () => deps.dispatcher?.wakeAll(),
   });
   const body = (req: Request) => readJson(req, MAX_ADMIN_BODY_BYTES);
 
   admin.get('/dead-letters', async (c) => c.json({ dead_letters: await answer(() => ops.listDeadLetters(fromText(c.req.query()))) }));
+  // Replay and backfill run in short transactions, yielding between them, so callbacks keep being
+  // committed meanwhile; `"dry_run": true` answers the counts per destination and changes nothing.
   admin.post('/replay', async (c) => {
     const input = await body(c.req.raw);
     return c.json(await answer(() => ops.replay(input)));
@@ -141,6 +157,14 @@ export function adminRoutes(deps: AdminDeps): Hono {
     return c.json(await answer(() => ops.reingestRejected(input)));
   });
   admin.get('/destinations', (c) => c.json({ ...ops.stats(), circuits: deps.dispatcher?.status() ?? {} }));
+  admin.get('/config', (c) => c.json(reloaderOf(deps).status()));
+  // 422: the file is invalid (the errors `kcr check` prints); 409: this router cannot reload.
+  admin.post('/config/reload', async (c) => {
+    const result = await reloaderOf(deps).reload('admin');
+    return c.json(result, result.ok ? 200 : result.error === 'invalid_config' ? 422 : 409);
+  });
   admin.post('/destinations/:ref/enable', async (c) => c.json(await answer(() => ops.enable(c.req.param()))));
+  // The rest of the path is the id: a message_key without a message_id has a "/" (`<id>/<recipient>`).
+  admin.get('/messages/:message_id{.+}', async (c) => c.json(await answer(() => ops.messageTimeline(fromText({ ...c.req.query(), message_id: c.req.param('message_id') })))));
   return admin;
 }

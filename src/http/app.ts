@@ -7,7 +7,10 @@ import { Hono } from 'hono';
 import { Intake, type IntakeDeps } from '../ingest/intake.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { httpMetrics } from '../metrics/http.js';
 import type { CompiledConfig } from '../route/compile.js';
+import { configSource, liveMap, type ConfigSource } from '../route/live-config.js';
+import { traceCallbacks, type SpanSink } from '../trace/spans.js';
 import { adminRoutes, type AdminDeps } from './admin.js';
 import { callbackRoutes, type CallbackIntake } from './callbacks.js';
 import { onError } from './errors.js';
@@ -25,7 +28,8 @@ export interface AppStore {
 }
 
 export interface AppDeps {
-  config: CompiledConfig;
+  /** The config, or the running router's holder of it: each request reads it once. */
+  config: CompiledConfig | ConfigSource<CompiledConfig>;
   /** Also whatever the default intake and the admin API declare they use. */
   spool: AppStore & IntakeDeps['spool'] & AdminDeps['spool'];
   logger: Logger;
@@ -46,8 +50,12 @@ export interface AppDeps {
   accepting?: () => boolean;
   /** False on a cluster replica with --role deliver: it takes no callbacks. Default true. */
   ingest?: boolean;
+  /** Reloads routes.config.ts for POST /admin/config/reload (the router's Reloader). */
+  reloader?: AdminDeps['reloader'];
   /** Cluster mode: its state shows in /readyz. */
   cluster?: ClusterStatus;
+  /** Where callback spans go when trace export is on (OTEL_EXPORTER_OTLP_ENDPOINT); null: off. */
+  spans?: SpanSink | null;
 }
 
 /**
@@ -55,19 +63,27 @@ export interface AppDeps {
  * @example const app = createApp({ config, spool, logger, metrics, intake, dispatcher });
  */
 export function createApp(deps: AppDeps): Hono {
-  const { config, spool, logger, metrics, dispatcher, accepting } = deps;
+  const { spool, logger, metrics, dispatcher, accepting } = deps;
+  const config = configSource(deps.config);
+  // Each lookup reads the config of the moment; a callback looks its profile up once, and that
+  // profile (its auth, its field map) serves the whole request even if a reload lands meanwhile.
+  const profiles = liveMap(() => config.current.profiles);
+  const destinations = liveMap(() => config.current.destinations);
   const intake = deps.intake ?? new Intake({ config, spool, metrics, logger, sentTimeZone: deps.sentTimeZone ?? null });
   const refused = deps.refused ?? new RefusedSample();
-  const refuse = refusal({ profiles: config.profiles, rejected: spool.rejected, refused, metrics, logger });
+  const refuse = refusal({ profiles, rejected: spool.rejected, refused, metrics, logger });
   const app = new Hono();
+  app.use('*', httpMetrics(metrics));
+  // Every callback gets a trace context (its caller's, or a new trace) that the spool stores with it.
+  app.use('/callbacks/*', traceCallbacks(deps.spans ?? null));
 
   if (deps.ingest ?? true) {
-    app.route('/callbacks', callbackRoutes({ profiles: config.profiles, intake, refuse, metrics, maxBodyBytes: deps.maxBodyBytes ?? 256 * 1024 }));
+    app.route('/callbacks', callbackRoutes({ profiles, intake, refuse, metrics, maxBodyBytes: deps.maxBodyBytes ?? 256 * 1024 }));
   } else {
     app.all('/callbacks/*', (c) => c.json({ error: 'not_ingest', message: 'this replica runs with --role deliver and takes no callbacks' }, 404));
   }
   app.route('/', healthRoutes({ commits: spool.commits, destinations: spool.queue, metrics, dispatcher, accepting, cluster: deps.cluster }));
-  app.route('/admin', adminRoutes({ ...deps, intake, refused }));
+  app.route('/admin', adminRoutes({ ...deps, config: { destinations }, intake, refused }));
 
   app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError(onError({ logger, metrics }));

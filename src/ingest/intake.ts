@@ -10,6 +10,7 @@ import { EVENT_TYPE_PREFIX, type DeliveryEvent } from '../event.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CompiledConfig, CompiledProfile } from '../route/compile.js';
+import { configSource, type ConfigSource } from '../route/live-config.js';
 import type { AcceptResult, InterimMessage, RejectedFilter, RejectedRecord } from '../spool/spool.js';
 import type { FieldProblem } from '../validate/callback.js';
 import { readCallback, type CallbackInput } from './read.js';
@@ -29,7 +30,8 @@ export interface IntakeStore {
 }
 
 export interface IntakeDeps {
-  config: CompiledConfig;
+  /** The config, or the running router's holder of it (read once per call: a reload may swap it). */
+  config: CompiledConfig | ConfigSource<CompiledConfig>;
   spool: IntakeStore;
   metrics: Metrics;
   logger: Logger;
@@ -63,7 +65,11 @@ function rejectedInput(row: RejectedRecord): CallbackInput {
 }
 
 export class Intake {
-  constructor(private readonly deps: IntakeDeps) {}
+  private readonly config: ConfigSource<CompiledConfig>;
+
+  constructor(private readonly deps: IntakeDeps) {
+    this.config = configSource(deps.config);
+  }
 
   /**
    * Reads, enriches and stores one callback. Resolves with the 4xx to answer when the callback
@@ -114,7 +120,8 @@ export class Intake {
    * as if they had just arrived. Those accepted are marked with their event; the others stay.
    */
   async reingestRejected(filter: RejectedFilter): Promise<ReingestSummary> {
-    const { config, spool } = this.deps;
+    const { spool } = this.deps;
+    const config = this.config.current;
     const rows = spool.rejected.list({ ...filter, pending: true, oldestFirst: true });
     const summary: ReingestSummary = { considered: rows.length, accepted: 0, duplicates: 0, refused: [] };
     for (const row of rows) {
@@ -142,7 +149,8 @@ export class Intake {
    * Returns how many were made.
    */
   async sweepFinalMissing(now = Date.now(), batch = 500): Promise<number> {
-    const { config, spool } = this.deps;
+    const { spool } = this.deps;
+    const config = this.config.current;
     let made = 0;
     for (const profile of config.profiles.values()) {
       if (profile.finalAfterMs === null) continue;

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
-import { configPath, loadRoutes } from './load.js';
+import { configPath, loadRoutes, loadRoutesFile } from './load.js';
 
 const DEFINE_ROUTES = fileURLToPath(new URL('./define-routes.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kcr-load-'));
@@ -74,6 +74,50 @@ export default defineRoutes({
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(`${path} could not be loaded`);
     expect((err as Error).message).toContain('ALERTS_WEBHOOK_URL is not set');
+  });
+});
+
+describe('loadRoutesFile, as a reload calls it', () => {
+  it('reads the file as it is now each time, and the local modules it imports too (an ES-module package)', async () => {
+    const pkg = join(dir, 'esm-package');
+    mkdirSync(pkg);
+    writeFileSync(join(pkg, 'package.json'), '{"type":"module"}');
+    const path = join(pkg, 'routes.config.ts');
+    const write = (rule: string, url: string) => {
+      writeFileSync(join(pkg, 'hooks.ts'), `export const crmUrl: string = ${JSON.stringify(url)};\n`);
+      writeFileSync(
+        path,
+        `import { defineRoutes } from ${JSON.stringify(DEFINE_ROUTES)};
+import { crmUrl } from './hooks.js';
+export default defineRoutes({ profiles: { default: {} }, webhooks: { crm: { url: crmUrl } }, rules: [{ name: ${JSON.stringify(rule)}, to: ['webhook:crm'] }] });
+`,
+      );
+    };
+    write('first', 'https://crm.example/one');
+    const one = await loadRoutesFile(path);
+    write('second', 'https://crm.example/two');
+    const two = await loadRoutesFile(path);
+
+    expect(one.config.table.rules.map((r) => r.name)).toEqual(['first']);
+    expect(two.config.table.rules.map((r) => r.name)).toEqual(['second']);
+    expect(two.config.destinations.get('webhook:crm')?.config).toMatchObject({ url: 'https://crm.example/two' });
+    expect(one.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(two.hash).not.toBe(one.hash);
+  });
+
+  it('reads a file again outside an ES-module package too (compiled as CommonJS)', async () => {
+    const path = configFile('ts', `import { defineRoutes } from ${JSON.stringify(DEFINE_ROUTES)};\nexport default defineRoutes({ profiles: { default: {} }, rules: [{ name: 'one', to: [], stop: true }] });\n`);
+    expect((await loadRoutesFile(path)).config.table.rules.map((r) => r.name)).toEqual(['one']);
+    writeFileSync(path, `import { defineRoutes } from ${JSON.stringify(DEFINE_ROUTES)};\nexport default defineRoutes({ profiles: { default: {} }, rules: [{ name: 'two', to: [], stop: true }] });\n`);
+    expect((await loadRoutesFile(path)).config.table.rules.map((r) => r.name)).toEqual(['two']);
+  });
+
+  it('a syntax error is a ConfigError naming the file and the place', async () => {
+    const path = configFile('ts', `export default defineRoutes({ profiles: { default: {} }, rules: [ }`);
+    const err = await loadRoutesFile(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(`${path} could not be loaded`);
+    expect((err as Error).message).toMatch(/routes-\d+\.config\.ts:1:\d+/);
   });
 });
 
