@@ -163,6 +163,16 @@ describe('kcr: the operations', () => {
     expect(done).toMatchObject({ code: 0, out: '1 delivery to kafka:audit queued\n' });
   });
 
+  it('--dry-run counts what a replay or a backfill would queue, and queues nothing', async () => {
+    const { dir, env } = dataDir();
+    const id = await withDeadLetter(dir);
+    const config = join(dir, 'routes.config.mjs');
+    writeFileSync(config, `export default ${JSON.stringify(ROUTES)};\n`);
+    expect(await kcr(['replay', '--all', '--dry-run'], env)).toMatchObject({ code: 0, err: '', out: 'dry run: 1 delivery would be queued again; nothing changed\n  kafka:events  1\n' });
+    expect(await kcr(['backfill', '--to', 'kafka:audit', '--dry-run', '--config', config], env)).toMatchObject({ code: 0, out: 'dry run: 1 delivery to kafka:audit would be queued; nothing changed\n' });
+    expect(readSpool(dir, (s) => s.operations.listDeliveries(null))).toMatchObject([{ id, state: 'dead' }]);
+  });
+
   it('enables a disabled destination, and says so when it was not disabled', async () => {
     const { dir, env } = dataDir();
     readSpool(dir, (s) => s.queue.disableDestination('webhook:crm', 'POST answered 410 (Gone)'));

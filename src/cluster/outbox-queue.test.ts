@@ -280,3 +280,25 @@ describe('OutboxQueue without a dispatcher', () => {
     expect([...queue.disabledDestinations()]).toEqual([['webhook:hr', { disabledAt: 7, reason: 'answered 410' }]]);
   });
 });
+
+describe('OutboxQueue with a rate-limited webhook (cluster mode)', () => {
+  it("the outbox's dispatcher keeps the webhook's rate limit: a batch of 8 at 40/s, burst 2, takes at least 150 ms", async () => {
+    const crm = new ScriptedDestination('webhook:crm');
+    const queue = new OutboxQueue({ deadLetter: noDeadLetters });
+    // As WebhookOutbox gets it: the DestinationSet createDestinations builds, rate limits included.
+    const dispatcher = new Dispatcher({
+      queue,
+      destinations: { destinations: new Map([[crm.ref, crm]]), policies: new Map([[crm.ref, FAST_RETRY]]), rateLimits: new Map([[crm.ref, { perSecond: 40, burst: 2 }]]) },
+      logger: createLogger('error', () => true),
+      metrics: new Metrics(),
+      pollMs: 20,
+    });
+    dispatcher.start();
+    stops.push(() => dispatcher.stop(0));
+    const started = performance.now();
+    const result = await queue.add(Array.from({ length: 8 }, (_, i) => record(`rl-${i}`, `k-${i}`)));
+    expect(result).toEqual({ done: 8, dead: 0, dropped: 0 });
+    // (8 - burst) / 40 per second = 150 ms at the least.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(145);
+  });
+});

@@ -11,6 +11,7 @@ import { redactText } from '../redact.js';
 import { backoffMs, decideRetry, retryAfterOf, type RetryPolicyOptions } from '../retry/policy.js';
 import { CircuitBreaker, type BreakerStatus } from './breaker.js';
 import type { DeliveryQueue, QueuedDelivery } from './queue.js';
+import { TokenBucket, pause, type RateLimit } from './rate-limit.js';
 import { sleep } from '../sleep.js';
 
 export interface WorkerDeps {
@@ -57,6 +58,8 @@ const NO_OUTCOME: DeliveryOutcome = { kind: 'failed', error: new RouterError('th
 
 export class Worker {
   private busy = false;
+  /** A batch is out at the destination. */
+  private delivering = false;
   private again = false;
   private lingering = false;
   private stopped = false;
@@ -65,13 +68,20 @@ export class Worker {
   private readonly abort = new AbortController();
   private readonly breaker: CircuitBreaker;
   private readonly ref: string;
+  /** The destination's outgoing rate limit; null: none. */
+  private readonly bucket: TokenBucket | null;
+  /** Ends a rate-limit wait when the worker stops, whether or not the batch in flight is aborted. */
+  private readonly halt = new AbortController();
 
   constructor(
     private readonly dest: Destination,
     private readonly policy: RetryPolicyOptions,
     private readonly deps: WorkerDeps,
+    rateLimit?: RateLimit,
   ) {
     this.ref = dest.ref;
+    this.bucket = rateLimit ? new TokenBucket(rateLimit) : null;
+    if (rateLimit) deps.metrics.define('rate_limited_seconds_total', 'Time workers waited for their destination\'s rate limit before a batch.', ['destination']);
     this.breaker = new CircuitBreaker({
       threshold: deps.breakerThreshold,
       cooldownMs: (failures) => Math.max(policy.initialDelayMs, backoffMs(policy, failures, deps.random)),
@@ -125,7 +135,10 @@ export class Worker {
         const now = Date.now();
         if (now < this.breaker.pausedUntil) return this.schedule(this.breaker.pausedUntil);
         const disabled = queue.disabledDestinations().get(this.ref);
-        const batch = queue.due(this.ref, this.breaker.batchSize(this.dest.maxBatch));
+        const size = this.breaker.batchSize(this.dest.maxBatch);
+        // Dead-lettering for a disabled destination sends nothing, so it takes no tokens.
+        const batch = queue.due(this.ref, disabled ? size : await this.admitted(size));
+        if (this.stopped) return;
         if (batch.length === 0) {
           if (this.again) continue;
           return this.schedule(queue.nextDueAt(this.ref) ?? now + this.deps.pollMs);
@@ -134,9 +147,11 @@ export class Worker {
           for (const d of batch) this.dead(d, 'destination_disabled', `destination disabled: ${disabled.reason}`);
           continue;
         }
+        this.bucket?.take(batch.length);
         this.deps.metrics.inc('dispatch_batches_total', { destination: this.ref });
         const started = performance.now();
-        const outcomes = await this.dest.deliver(batch, this.abort.signal);
+        this.delivering = true;
+        const outcomes = await this.dest.deliver(batch, this.abort.signal).finally(() => (this.delivering = false));
         if (this.stopped && this.abort.signal.aborted) return;
         // A batch that moved nothing (all skipped: a destination breaking its contract) must not spin.
         if (!this.settle(batch, outcomes, performance.now() - started)) return this.schedule(Date.now() + this.deps.pollMs);
@@ -145,6 +160,24 @@ export class Worker {
       // The queue itself failed (disk); try again after a pause rather than spin.
       this.deps.logger.error('dispatcher error', { destination: this.ref, error: redactText(errorMessage(err)) });
       this.schedule(Date.now() + this.deps.pollMs);
+    }
+  }
+
+  /**
+   * How many deliveries the rate limit lets leave now, at most `size`. With no token left it
+   * waits for one (a timer, not a loop; a stop ends the wait) while work is due; with nothing
+   * due it answers 0, so the caller finds no batch and sleeps until work comes.
+   */
+  private async admitted(size: number): Promise<number> {
+    const bucket = this.bucket;
+    if (!bucket) return size;
+    for (;;) {
+      const tokens = bucket.available();
+      if (tokens >= 1) return Math.min(size, tokens);
+      if (this.stopped || this.deps.queue.due(this.ref, 1).length === 0) return 0;
+      const ms = bucket.waitMs(1);
+      this.deps.metrics.inc('rate_limited_seconds_total', { destination: this.ref }, ms / 1_000);
+      await pause(ms, this.halt.signal);
     }
   }
 
@@ -252,10 +285,15 @@ export class Worker {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops; with `abort: false` a batch out at the destination finishes and is written down first
+   * (a reload replacing the destination), while a wait (the rate limit) still ends at once.
+   */
+  async stop({ abort = true }: { abort?: boolean } = {}): Promise<void> {
     this.stopped = true;
+    this.halt.abort();
     if (this.timer) clearTimeout(this.timer);
-    this.abort.abort();
+    if (abort || !this.delivering) this.abort.abort();
     await this.current?.catch(() => undefined);
   }
 }

@@ -6,7 +6,7 @@ import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
 import { FIELD_NAMES, OperationError, type Spelling } from './errors.js';
 import { createOperations, reingestRequest, replayRequest, type OperationsDeps } from './operations.js';
-import type { DeliverySelection, EventSelection, OperationsStore, RejectedSelection } from './store.js';
+import type { BulkOptions, DeliverySelection, EventSelection, OperationsStore, RejectedSelection } from './store.js';
 
 /** A store that answers with nothing and notes what each operation asked of it. */
 function recordingStore(disabled: string[] = []) {
@@ -15,8 +15,14 @@ function recordingStore(disabled: string[] = []) {
   const store: OperationsStore = {
     operations: {
       listDeliveries: (state: 'dead', f: DeliverySelection) => (note('listDeliveries', state, f), []),
-      replay: (f: DeliverySelection, state: 'dead' | 'done') => (note('replay', f, state), 2),
-      backfill: (destination: string, f: EventSelection) => (note('backfill', destination, f), 3),
+      replayInChunks: async (f: DeliverySelection, state: 'dead' | 'done', o: BulkOptions) => (
+        note('replay', f, state),
+        { count: 2, total: 2, destinations: { 'webhook:crm': 2 }, chunks: o.dryRun ? 0 : 1, ...(o.dryRun ? { dryRun: true as const } : {}) }
+      ),
+      backfillInChunks: async (destination: string, f: EventSelection, o: BulkOptions) => (
+        note('backfill', destination, f),
+        { count: 3, total: 3, destinations: { [destination]: 3 }, chunks: o.dryRun ? 0 : 1, ...(o.dryRun ? { dryRun: true as const } : {}) }
+      ),
       counts: () => [{ destination: 'kafka:events', state: 'dead', n: 1 }],
     },
     queue: {
@@ -75,11 +81,23 @@ describe('operations: dead letters', () => {
 });
 
 describe('operations: replay', () => {
-  it('replays what is named, dead letters by default, and wakes the dispatcher', () => {
+  it('replays what is named, dead letters by default, and wakes the dispatcher', async () => {
     const h = harness();
-    expect(h.ops.replay({ ids: [12, 13], code: 'timeout' })).toEqual({ replayed: 2 });
+    await expect(h.ops.replay({ ids: [12, 13], code: 'timeout' })).resolves.toEqual({ replayed: 2 });
     expect(h.calls).toEqual([{ op: 'replay', args: [expect.objectContaining({ ids: [12, 13], code: 'timeout' }), 'dead'] }]);
     expect(h.wakes()).toBe(1);
+  });
+
+  it('a dry run answers what it would replay, per destination, with replayed 0, and wakes nothing', async () => {
+    const h = harness();
+    await expect(h.ops.replay({ all: true, dry_run: true })).resolves.toEqual({ replayed: 0, dry_run: true, would_replay: 2, destinations: { 'webhook:crm': 2 } });
+    expect(h.wakes()).toBe(0);
+  });
+
+  it('refuses a dry_run that is not true or false, naming it', () => {
+    const { ops, calls } = harness();
+    expect(refusedWith(() => ops.replay({ all: true, dry_run: 'yes' }))).toMatchObject({ code: 'invalid_filter', message: expect.stringMatching(/^dry_run: /) });
+    expect(calls).toEqual([]);
   });
 
   it('replays delivered events with state "done"', () => {
@@ -122,6 +140,12 @@ describe('operations: backfill', () => {
     await expect(h.ops.backfill({ destination: 'webhook:crm', since: T0, limit: 10 })).resolves.toEqual({ added: 3 });
     expect(h.calls).toEqual([{ op: 'backfill', args: ['webhook:crm', { since: Date.parse(T0), limit: 10 }] }]);
     expect(h.wakes()).toBe(1);
+  });
+
+  it('a dry run answers what it would add, and wakes nothing', async () => {
+    const h = harness();
+    await expect(h.ops.backfill({ destination: 'webhook:crm', dry_run: true })).resolves.toEqual({ added: 0, dry_run: true, would_add: 3, destinations: { 'webhook:crm': 3 } });
+    expect(h.wakes()).toBe(0);
   });
 
   it('refuses a destination the config does not declare, naming those it does', () => {
@@ -209,8 +233,10 @@ describe('operations on a real spool', () => {
       spool.queue.markDead(d!.id, 'topic_not_found', 'produce failed');
       const ops = createOperations({ store: spool, configured: ['kafka:events'] });
       expect(ops.listDeadLetters({})).toMatchObject([{ id: d!.id, last_code: 'topic_not_found' }]);
-      expect(ops.replay({ ids: [d!.id] })).toEqual({ replayed: 1 });
-      expect(ops.replay({ ids: [d!.id] })).toEqual({ replayed: 0 });
+      expect(await ops.replay({ ids: [d!.id], dry_run: true })).toEqual({ replayed: 0, dry_run: true, would_replay: 1, destinations: { 'kafka:events': 1 } });
+      expect(ops.listDeadLetters({})).toHaveLength(1);
+      expect(await ops.replay({ ids: [d!.id] })).toEqual({ replayed: 1 });
+      expect(await ops.replay({ ids: [d!.id] })).toEqual({ replayed: 0 });
       expect(ops.stats().counts).toEqual([{ destination: 'kafka:events', state: 'pending', n: 1 }]);
     } finally {
       spool.close();

@@ -10,10 +10,11 @@ import {
   ListDeadLettersInput,
   ListRejectedInput,
   MAX_LIMIT,
+  MessageTimelineInput,
   ReingestInput,
   ReplayInput,
 } from './schemas.js';
-import type { DeliveryCount, DeliveryRow, DeliverySelection, DisabledDestination, OperationsStore, Reingester, ReingestSummary, RejectedRow, RejectedSelection } from './store.js';
+import type { BulkOptions, BulkResult, DeliveryCount, DeliveryRow, DeliverySelection, DisabledDestination, MessageTimeline, OperationsStore, Reingester, ReingestSummary, RejectedRow, RejectedSelection } from './store.js';
 
 export interface OperationsDeps {
   store: OperationsStore;
@@ -23,7 +24,7 @@ export interface OperationsDeps {
    * The destinations the config declares. Backfill may only name one of them; enable refuses a
    * ref that is neither declared nor disabled. Absent: backfill is refused, enable takes any ref.
    */
-  configured?: readonly string[];
+  configured?: readonly string[] | (() => readonly string[]);
   /** Called once work was queued, so a dispatcher in this process starts on it at once. */
   wake?: () => void;
 }
@@ -33,8 +34,31 @@ export interface DestinationStats {
   disabled: Record<string, DisabledDestination>;
 }
 
+/** Told after each chunk of a replay or backfill: how many so far, of how many (the CLI prints it). */
+export type Progress = Pick<BulkOptions, 'onProgress'>;
+
+/**
+ * A replay's answer: `{ replayed }`, as it always was. A dry run, which changes nothing, adds
+ * `dry_run`, `would_replay` and the count per destination (`replayed` is 0).
+ */
+export interface ReplaySummary {
+  replayed: number;
+  dry_run?: true;
+  would_replay?: number;
+  destinations?: Record<string, number>;
+}
+
+/** A backfill's answer: `{ added }`; a dry run adds `dry_run`, `would_add` and `destinations`. */
+export interface BackfillSummary {
+  added: number;
+  dry_run?: true;
+  would_add?: number;
+  destinations?: Record<string, number>;
+}
+
 const DEFAULT_DEAD_LETTERS = 100;
 const DEFAULT_REJECTED = 50;
+const DEFAULT_TIMELINE_CALLBACKS = 100;
 
 /** What names deliveries to replay, in the order messages list them. */
 const REPLAY_SELECTORS = ['ids', 'destination', 'event_id', 'message_key', 'code', 'since', 'until'] as const;
@@ -95,12 +119,44 @@ function deliverySelection(f: Omit<ReplayInput, 'state' | 'all'>): DeliverySelec
 }
 
 /**
+ * One message's timeline: its reports (raw, enriched, the rules they matched), their deliveries
+ * with every attempt, and its furthest status. A message_id is its message_key, so either finds it.
+ * @example messageTimeline(spool, { message_id: '3f6d…:1' }).callbacks[0]?.deliveries
+ */
+export function messageTimeline(store: Pick<OperationsStore, 'timeline'>, input: unknown): MessageTimeline {
+  const { message_id: key, limit } = parseInput(MessageTimelineInput, input);
+  if (!store.timeline) throw new OperationError('not_available', () => 'this store keeps no message timeline');
+  const timeline = store.timeline.message(key, limit ?? DEFAULT_TIMELINE_CALLBACKS);
+  if (!timeline) {
+    throw new OperationError('unknown_message', (s) => `no message ${JSON.stringify(key)} is kept: ${s.field(['message_id'])} takes a message_id or a message_key, and reports older than the retention period are purged`);
+  }
+  return timeline;
+}
+
+/** A replay's answer from what the store did; the dispatcher is woken once work was queued. */
+function replayAnswer(b: BulkResult, wake: () => void): ReplaySummary {
+  if (b.dryRun) return { replayed: 0, dry_run: true, would_replay: b.count, destinations: b.destinations };
+  wake();
+  return { replayed: b.count };
+}
+
+/** A backfill's answer from what the store did; the dispatcher is woken once work was queued. */
+function backfillAnswer(b: BulkResult, wake: () => void): BackfillSummary {
+  if (b.dryRun) return { added: 0, dry_run: true, would_add: b.count, destinations: b.destinations };
+  wake();
+  return { added: b.count };
+}
+
+/** The configured refs as of now: `configured` is a function where a reload can change them. */
+const refsNow = (refs: OperationsDeps['configured']): readonly string[] | undefined => (typeof refs === 'function' ? refs() : refs);
+
+/**
  * The operations on one store. Each takes its input as sent (a JSON body, or fields read with
  * `fromText`), validates it with its schema and throws OperationError when it will not act.
- * @example createOperations({ store: spool, configured: destinationRefs(config) }).replay({ ids: [12] }) // { replayed: 1 }
+ * @example createOperations({ store: spool, configured: destinationRefs(config) }).replay({ ids: [12] }) // resolves { replayed: 1 }
  */
-export function createOperations({ store, intake, configured, wake = () => undefined }: OperationsDeps) {
-  const declared = (): string => (configured ?? []).join(', ');
+export function createOperations({ store, intake, configured: refs, wake = () => undefined }: OperationsDeps) {
+  const declared = (): string => (refsNow(refs) ?? []).join(', ');
   return {
     /** Dead letters, newest first. */
     listDeadLetters(input: unknown): DeliveryRow[] {
@@ -108,12 +164,14 @@ export function createOperations({ store, intake, configured, wake = () => undef
       return store.operations.listDeliveries('dead', { ...deliverySelection(f), limit: f.limit ?? DEFAULT_DEAD_LETTERS });
     },
 
-    /** Queues dead (or, with `state: "done"`, delivered) deliveries again with fresh attempts. */
-    replay(input: unknown): { replayed: number } {
+    /**
+     * Queues dead (or, with `state: "done"`, delivered) deliveries again with fresh attempts, in
+     * short transactions; `dry_run` counts them per destination and changes nothing. The input
+     * is checked at once (a refusal throws).
+     */
+    replay(input: unknown, progress: Progress = {}): Promise<ReplaySummary> {
       const r = replayRequest(input);
-      const replayed = store.operations.replay(deliverySelection(r), r.state ?? 'dead');
-      wake();
-      return { replayed };
+      return store.operations.replayInChunks(deliverySelection(r), r.state ?? 'dead', { dryRun: r.dry_run, ...progress }).then((b) => replayAnswer(b, wake));
     },
 
     /**
@@ -121,16 +179,13 @@ export function createOperations({ store, intake, configured, wake = () => undef
      * is checked at once (a refusal throws); the store's work may take a while (cluster mode
      * reads the intake topic).
      */
-    backfill(input: unknown): Promise<{ added: number }> {
+    backfill(input: unknown, progress: Progress = {}): Promise<BackfillSummary> {
       const r = backfillRequest(input);
-      if (!configured?.includes(r.destination)) {
+      if (!refsNow(refs)?.includes(r.destination)) {
         throw new OperationError('invalid_filter', (s) => `"${s.field(['destination'])}" must name a configured destination (${declared()})`);
       }
       const { eventId, messageKey, since, until, limit } = deliverySelection(r);
-      return Promise.resolve(store.operations.backfill(r.destination, { eventId, messageKey, since, until, limit })).then((added) => {
-        wake();
-        return { added };
-      });
+      return store.operations.backfillInChunks(r.destination, { eventId, messageKey, since, until, limit }, { dryRun: r.dry_run, ...progress }).then((b) => backfillAnswer(b, wake));
     },
 
     /** Refused payloads as kept, newest first. */
@@ -156,13 +211,16 @@ export function createOperations({ store, intake, configured, wake = () => undef
     enable(input: unknown): { enabled: boolean } {
       const { ref } = parseInput(EnableInput, input);
       // One disabled but since dropped from the config can still be cleared.
-      if (configured && !configured.includes(ref) && !store.queue.disabledDestinations().has(ref)) {
+      if (!(refsNow(refs)?.includes(ref) ?? true) && !store.queue.disabledDestinations().has(ref)) {
         throw new OperationError('unknown_destination', () => `no destination "${ref}" is configured (${declared()})`);
       }
       const enabled = store.queue.enableDestination(ref);
       wake();
       return { enabled };
     },
+
+    /** One message's timeline (see messageTimeline). */
+    messageTimeline: (input: unknown): MessageTimeline => messageTimeline(store, input),
 
     /** Deliveries per destination and state, and the destinations disabled. */
     stats(): DestinationStats {

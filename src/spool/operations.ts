@@ -5,7 +5,10 @@
  */
 import type { DeliveryEvent } from '../event.js';
 import type { SpoolDb } from './db.js';
+import { DEFAULT_CHUNK, chunked, drain, plan, type BulkOptions, type BulkResult, type ChunkRow, type Plan, type PlanRow, type RowsFn } from './chunked.js';
 import type { DeliveryFilter, DeliveryRecord, DeliveryState, WorkNotifier } from './types.js';
+
+export type { BulkOptions, BulkResult } from './chunked.js';
 
 /** The filter every delivery statement shares: each condition holds when its parameter is NULL. */
 const DELIVERY_FILTER = `
@@ -35,6 +38,22 @@ function params(state: DeliveryState | null, f: DeliveryFilter, defaultLimit: nu
   };
 }
 
+/** Which stored events a backfill takes. */
+export type EventFilter = Omit<DeliveryFilter, 'destination' | 'ids' | 'code'>;
+
+/** The event filter a backfill shares between its plan and its chunks. */
+const EVENT_FILTER = `
+      (@eventId IS NULL OR e.event_id = @eventId)
+  AND (@messageKey IS NULL OR e.message_key = @messageKey)
+  AND (@since IS NULL OR e.received_at >= @since)
+  AND (@until IS NULL OR e.received_at < @until)
+  AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.event_seq = e.seq AND x.destination = @to)`;
+
+function eventParams(to: string, f: EventFilter): Params {
+  const p = params(null, f, -1);
+  return { to, eventId: p.eventId ?? null, messageKey: p.messageKey ?? null, since: p.since ?? null, until: p.until ?? null, limit: p.limit ?? -1 };
+}
+
 export interface InterimMessage {
   messageKey: string;
   /** Its latest event, or null when retention already purged it. */
@@ -58,23 +77,28 @@ export class SpoolOperations {
                 d.updated_at, d.last_code, d.last_error
            FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${DELIVERY_FILTER} ORDER BY d.id DESC LIMIT @limit`,
       ),
-      replayed: db.prepare<[Params], { destination: string }>(
-        `SELECT DISTINCT d.destination FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${DELIVERY_FILTER}`,
+      // A replay's selection as it stands when it begins: per destination, and its last id.
+      replayPlan: db.prepare<[Params], PlanRow>(
+        `SELECT s.destination, COUNT(*) AS n, MAX(s.id) AS last FROM (
+           SELECT d.id, d.destination FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${DELIVERY_FILTER}
+            ORDER BY d.id LIMIT @limit) s GROUP BY s.destination ORDER BY s.destination`,
       ),
-      replay: db.prepare(
+      // One chunk of it, one short transaction: the next rows after `after`, up to the last one planned.
+      replayChunk: db.prepare<[Params], ChunkRow>(
         `UPDATE deliveries SET state = 'pending', attempts = 0, first_at = @now, next_at = @now, updated_at = @now
-          WHERE id IN (SELECT d.id FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${DELIVERY_FILTER}
-                       ORDER BY d.id LIMIT @limit)`,
+          WHERE id IN (SELECT d.id FROM deliveries d JOIN events e ON e.seq = d.event_seq
+                        WHERE ${DELIVERY_FILTER} AND d.id > @after AND d.id <= @through ORDER BY d.id LIMIT @chunk)
+          RETURNING id AS key, destination`,
       ),
-      backfill: db.prepare(
+      backfillPlan: db.prepare<[Params], PlanRow>(
+        `SELECT @to AS destination, COUNT(*) AS n, MAX(s.seq) AS last FROM (
+           SELECT e.seq FROM events e WHERE ${EVENT_FILTER} ORDER BY e.seq LIMIT @limit) s`,
+      ),
+      backfillChunk: db.prepare<[Params], ChunkRow>(
         `INSERT INTO deliveries (event_seq, destination, message_key, state, first_at, next_at, updated_at)
          SELECT e.seq, @to, e.message_key, 'pending', @now, @now, @now FROM events e
-          WHERE (@eventId IS NULL OR e.event_id = @eventId)
-            AND (@messageKey IS NULL OR e.message_key = @messageKey)
-            AND (@since IS NULL OR e.received_at >= @since)
-            AND (@until IS NULL OR e.received_at < @until)
-            AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.event_seq = e.seq AND x.destination = @to)
-          ORDER BY e.seq LIMIT @limit`,
+          WHERE ${EVENT_FILTER} AND e.seq > @after AND e.seq <= @through ORDER BY e.seq LIMIT @chunk
+         RETURNING event_seq AS key, destination`,
       ),
       counts: db.prepare<[], { destination: string; state: string; n: number }>(
         'SELECT destination, state, COUNT(*) AS n FROM deliveries GROUP BY destination, state ORDER BY destination, state',
@@ -102,25 +126,62 @@ export class SpoolOperations {
 
   /**
    * Puts dead (or, with `state: 'done'`, delivered) deliveries back in the queue with fresh
-   * attempts. Returns how many.
+   * attempts, oldest first, in chunks of `chunkSize` rows, each its own short transaction, the
+   * event loop yielded between them: the spool's write lock is never held long enough to delay
+   * a group commit of callbacks. What it takes is the selection as it stood when it began.
+   * With `dryRun` it only counts.
+   * @example await spool.operations.replayInChunks({ destination: 'webhook:crm' }, 'dead', { onProgress: (n, of) => log(`${n}/${of}`) })
    */
-  replay(f: DeliveryFilter, state: 'dead' | 'done' = 'dead'): number {
-    const p = params(state, f, -1);
-    const destinations = this.stmt.replayed.all(p).map((r) => r.destination);
-    const changed = this.stmt.replay.run({ ...p, now: this.now() }).changes;
-    if (changed > 0) this.notifier.notify(destinations);
-    return changed;
+  replayInChunks(f: DeliveryFilter, state: 'dead' | 'done' = 'dead', opts: BulkOptions = {}): Promise<BulkResult> {
+    return this.gradually(this.replayPlan(f, state), (after, through, chunk) => this.replayRows(f, state, after, through, chunk), opts);
   }
 
   /**
    * Adds a delivery to `destination` for stored events (still within retention) that it has
-   * not had yet: backfills a new webhook or topic. Returns how many.
+   * not had yet: backfills a new webhook or topic. Chunked like replayInChunks.
+   * @example await spool.operations.backfillInChunks('webhook:new', { since: Date.parse('2026-11-01') }, { dryRun: true })
    */
-  backfill(destination: string, f: Omit<DeliveryFilter, 'destination' | 'ids' | 'code'> = {}): number {
-    const p = params(null, f, -1);
-    const changed = this.stmt.backfill.run({ to: destination, now: this.now(), eventId: p.eventId, messageKey: p.messageKey, since: p.since, until: p.until, limit: p.limit }).changes;
-    if (changed > 0) this.notifier.notify([destination]);
-    return changed;
+  backfillInChunks(destination: string, f: EventFilter = {}, opts: BulkOptions = {}): Promise<BulkResult> {
+    return this.gradually(this.backfillPlan(destination, f), (after, through, chunk) => this.backfillRows(destination, f, after, through, chunk), opts);
+  }
+
+  /** replayInChunks without yielding, for a small selection (a few ids); returns how many. */
+  replay(f: DeliveryFilter, state: 'dead' | 'done' = 'dead'): number {
+    return drain(chunked(this.replayPlan(f, state), (after, through, chunk) => this.replayRows(f, state, after, through, chunk), DEFAULT_CHUNK, this.notifier)).count;
+  }
+
+  /** backfillInChunks without yielding, for a small selection; returns how many. */
+  backfill(destination: string, f: EventFilter = {}): number {
+    return drain(chunked(this.backfillPlan(destination, f), (after, through, chunk) => this.backfillRows(destination, f, after, through, chunk), DEFAULT_CHUNK, this.notifier)).count;
+  }
+
+  private replayPlan(f: DeliveryFilter, state: 'dead' | 'done'): Plan {
+    return plan(this.stmt.replayPlan.all(params(state, f, -1)), f.limit);
+  }
+
+  private replayRows(f: DeliveryFilter, state: 'dead' | 'done', after: number, through: number, chunk: number): ChunkRow[] {
+    return this.stmt.replayChunk.all({ ...params(state, f, -1), now: this.now(), after, through, chunk });
+  }
+
+  private backfillPlan(destination: string, f: EventFilter): Plan {
+    return plan(this.stmt.backfillPlan.all(eventParams(destination, f)), f.limit);
+  }
+
+  private backfillRows(destination: string, f: EventFilter, after: number, through: number, chunk: number): ChunkRow[] {
+    return this.stmt.backfillChunk.all({ ...eventParams(destination, f), now: this.now(), after, through, chunk });
+  }
+
+  /** Runs the chunks, yielding the event loop before each one after the first, and reports progress. */
+  private async gradually(p: Plan, rows: RowsFn, opts: BulkOptions): Promise<BulkResult> {
+    if (opts.dryRun) return { count: p.total, total: p.total, destinations: { ...p.destinations }, chunks: 0, dryRun: true };
+    const steps = chunked(p, rows, opts.chunkSize ?? DEFAULT_CHUNK, this.notifier);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      opts.onProgress?.(step.value.count, Math.max(step.value.total, step.value.count));
+      // Callbacks waiting for the write lock (a group commit) go first; so do reads and timers.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Counts of deliveries per destination and state. */

@@ -16,5 +16,6 @@ export const OPTIONS = {
   id: { flag: 'id', type: 'string', multiple: true, value: 'N', field: 'ids', help: 'this one, by id (repeatable)' },
   all: { flag: 'all', type: 'boolean', field: 'all', help: 'all of them, when nothing else is named' },
   profile: { flag: 'profile', type: 'string', value: 'NAME', field: 'profile', help: 'only those sent to this callback profile' },
+  dryRun: { flag: 'dry-run', type: 'boolean', field: 'dry_run', as: (on) => (on === true ? true : undefined), help: 'count what it would touch, per destination; change nothing' },
   config: { flag: 'config', type: 'string', value: 'PATH', help: 'the routes config (default ROUTES_CONFIG or ./routes.config.ts)' },
 } as const satisfies Record<string, CliOption>;
