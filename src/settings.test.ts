@@ -18,6 +18,7 @@ describe('loadSettings', () => {
     expect(loadSettings({})).toEqual({
       port: 8080,
       host: '0.0.0.0',
+      publicUrl: null,
       kafkaBrokers: [],
       dataDir: resolve('data'),
       spoolPath: resolve('data', 'spool.db'),
@@ -32,6 +33,8 @@ describe('loadSettings', () => {
       dispatchPollMs: 1_000,
       http: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 },
       cluster: null,
+      kafka: { sasl: null, tls: null, compression: 'none' },
+      configWatch: { enabled: false, debounceMs: 500 },
     });
   });
 
@@ -48,6 +51,7 @@ describe('loadSettings', () => {
       loadSettings({
         PORT: '9000',
         HOST: '127.0.0.1',
+        PUBLIC_URL: 'https://callbacks.example.com',
         KAFKA_BROKERS: 'kafka-1:9092',
         DATA_DIR: '/var/lib/router',
         MAX_BODY_BYTES: '1024',
@@ -68,10 +72,20 @@ describe('loadSettings', () => {
         CLUSTER_REPLICATION_FACTOR: '3',
         INTAKE_ACK_TIMEOUT_MS: '8000',
         CLUSTER_SESSION_TIMEOUT_MS: '12000',
+        KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+        KAFKA_SASL_USERNAME: 'router',
+        KAFKA_SASL_PASSWORD: ' pass word ',
+        KAFKA_TLS: 'true',
+        KAFKA_TLS_SERVERNAME: 'kafka.internal',
+        KAFKA_TLS_REJECT_UNAUTHORIZED: 'false',
+        KAFKA_COMPRESSION: 'gzip',
+        CONFIG_WATCH: 'true',
+        CONFIG_WATCH_DEBOUNCE_MS: '250',
       }),
     ).toEqual({
       port: 9000,
       host: '127.0.0.1',
+      publicUrl: 'https://callbacks.example.com',
       kafkaBrokers: ['kafka-1:9092'],
       dataDir: '/var/lib/router',
       spoolPath: '/var/lib/router/spool.db',
@@ -87,6 +101,9 @@ describe('loadSettings', () => {
       // A request timeout shorter than the headers timeout is raised to it (Node requires that).
       http: { headersTimeoutMs: 2_000, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 700 },
       cluster: { role: 'ingest', prefix: 'acme.kcr', partitions: 24, replicationFactor: 3, intakeAckTimeoutMs: 8_000, sessionTimeoutMs: 12_000 },
+      // A password is taken as it is, spaces and all.
+      kafka: { sasl: { mechanism: 'scram-sha-512', username: 'router', password: ' pass word ' }, tls: { servername: 'kafka.internal', rejectUnauthorized: false }, compression: 'gzip' },
+      configWatch: { enabled: true, debounceMs: 250 },
     });
   });
 
@@ -150,6 +167,12 @@ describe('loadSettings', () => {
     ['ROUTER_ROLE', 'edge', ''],
     ['CLUSTER_PREFIX', 'a b', 'must be letters'],
     ['CLUSTER_SESSION_TIMEOUT_MS', '1000', ''],
+    ['KAFKA_SASL_MECHANISM', 'gssapi', 'must be plain, scram-sha-256 or scram-sha-512'],
+    ['KAFKA_TLS', 'yes', 'must be true or false'],
+    ['KAFKA_TLS_REJECT_UNAUTHORIZED', 'no', 'must be true or false'],
+    ['KAFKA_COMPRESSION', 'snappy', 'must be none or gzip (snappy, lz4 and zstd need codecs the router does not ship)'],
+    ['KAFKA_COMPRESSION', 'zstd', 'must be none or gzip'],
+    ['KAFKA_TLS_CA_FILE', '/nonexistent/ca.pem', 'cannot read /nonexistent/ca.pem (ENOENT)'],
   ])('%s=%j is a ConfigError naming the variable', (name, value, detail) => {
     expect(settingsError({ [name]: value }).message).toContain(`- ${name}: ${detail}`);
   });

@@ -3,12 +3,17 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { assertTimeZone } from './enrich/time.js';
+import { kafkaClientSettings, type KafkaClientSettings } from './kafka/client-config.js';
 
 const int = (min: number) => z.coerce.number().int().min(min);
+const bool = z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).transform((v) => v === 'true' || v === '1');
 
 const EnvSchema = z.object({
   PORT: int(0).max(65535).default(8080),
   HOST: z.string().default('0.0.0.0'),
+  // Where Kaleyra reaches this router (https://sms-callbacks.example.com): only for the start-up
+  // lines that say which URL to give each callback profile.
+  PUBLIC_URL: z.string().url('must be an absolute URL, e.g. https://callbacks.example.com').optional(),
   KAFKA_BROKERS: z
     .string()
     .default('')
@@ -48,6 +53,22 @@ const EnvSchema = z.object({
   // Longer than a broker failover (KRaft fences a dead broker after 9 s), so one is waited out.
   INTAKE_ACK_TIMEOUT_MS: int(100).default(15_000),
   CLUSTER_SESSION_TIMEOUT_MS: int(6_000).default(10_000),
+  // Managed Kafka (src/kafka/client-config.ts): SASL, TLS and compression for every Kafka client
+  // of the router; the files are read at start-up. Any KAFKA_TLS_* setting turns TLS on.
+  KAFKA_SASL_MECHANISM: z.string().toLowerCase().pipe(z.enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'must be plain, scram-sha-256 or scram-sha-512' })).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  KAFKA_TLS: bool.optional(),
+  KAFKA_TLS_CA_FILE: z.string().optional(),
+  KAFKA_TLS_CERT_FILE: z.string().optional(),
+  KAFKA_TLS_KEY_FILE: z.string().optional(),
+  KAFKA_TLS_SERVERNAME: z.string().optional(),
+  KAFKA_TLS_REJECT_UNAUTHORIZED: bool.optional(),
+  // Config reload (src/route/reload.ts): SIGHUP always reloads; with CONFIG_WATCH a change to the
+  // routes file does too, once it has been quiet for the debounce (an editor saves in steps).
+  CONFIG_WATCH: bool.default(false),
+  CONFIG_WATCH_DEBOUNCE_MS: int(10).default(500),
+  KAFKA_COMPRESSION: z.string().toLowerCase().pipe(z.enum(['none', 'gzip'], { error: 'must be none or gzip (snappy, lz4 and zstd need codecs the router does not ship)' })).default('none'),
 });
 
 export type RouterRole = 'all' | 'ingest' | 'deliver';
@@ -70,6 +91,8 @@ export interface ClusterSettings {
 export interface Settings {
   port: number;
   host: string;
+  /** The router's public base URL, if known (start-up hints only). */
+  publicUrl: string | null;
   kafkaBrokers: string[];
   dataDir: string;
   spoolPath: string;
@@ -86,6 +109,10 @@ export interface Settings {
   /** The HTTP server's limits: whole headers, whole request, idle keep-alive. */
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   cluster: ClusterSettings | null;
+  /** SASL, TLS (files read) and compression of every Kafka client; holds secrets, never log it. */
+  kafka: KafkaClientSettings;
+  /** Reload the routes file when it changes (SIGHUP reloads it in any case). */
+  configWatch: { enabled: boolean; debounceMs: number };
 }
 
 /**
@@ -123,6 +150,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   return {
     port: e.PORT,
     host: e.HOST,
+    publicUrl: e.PUBLIC_URL ?? null,
     kafkaBrokers: e.KAFKA_BROKERS,
     dataDir,
     spoolPath: resolve(dataDir, 'spool.db'),
@@ -152,5 +180,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
             sessionTimeoutMs: e.CLUSTER_SESSION_TIMEOUT_MS,
           }
         : null,
+    kafka: kafkaClientSettings(e),
+    configWatch: { enabled: e.CONFIG_WATCH, debounceMs: e.CONFIG_WATCH_DEBOUNCE_MS },
   };
 }

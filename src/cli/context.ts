@@ -51,7 +51,7 @@ export function createContext(io: CliIo): CliContext & { close(): void } {
         }
         return spool;
       };
-      const store: Pick<Spool, 'commits' | 'queue' | 'rejected'> & { operations: OperationsStore['operations'] & IntakeStore['operations'] } = {
+      const store: Pick<Spool, 'commits' | 'queue' | 'rejected' | 'timeline'> & { operations: OperationsStore['operations'] & IntakeStore['operations'] } = {
         get commits() {
           return open().commits;
         },
@@ -60,14 +60,17 @@ export function createContext(io: CliIo): CliContext & { close(): void } {
           const s = currentSettings();
           if (!s.cluster || !config) return ops;
           // In cluster mode the events to backfill are in the intake topic, not in this spool.
-          const cluster = { brokers: s.kafkaBrokers, prefix: s.cluster.prefix, config, dedupeWindowMs: s.dedupeWindowMs, retentionMs: s.retentionMs, logger: silentLogger };
-          return operationsWithBackfill(ops, (destination, f) => backfillOnce(cluster, destination, f));
+          const cluster = { brokers: s.kafkaBrokers, security: s.kafka, prefix: s.cluster.prefix, config, dedupeWindowMs: s.dedupeWindowMs, retentionMs: s.retentionMs, logger: silentLogger };
+          return operationsWithBackfill(ops, (destination, f, o) => backfillOnce(cluster, destination, f, o));
         },
         get queue() {
           return open().queue;
         },
         get rejected() {
           return open().rejected;
+        },
+        get timeline() {
+          return open().timeline;
         },
       };
       const intake = config ? new Intake({ config, spool: store, metrics: new Metrics(), logger: silentLogger, sentTimeZone: currentSettings().sentTimeZone }) : undefined;

@@ -3,11 +3,12 @@
  * webhook outbox (deliver role), and the figures /readyz and /metrics show for them. The
  * router composes it in place of the embedded spool-and-dispatcher when ROUTER_MODE=cluster.
  */
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { Kafka, type KafkaConfig } from 'kafkajs';
 import { createDestinations } from '../destinations/index.js';
-import { KafkaConnection, kafkajsLogs } from '../destinations/kafka-connection.js';
+import { KafkaConnection } from '../destinations/kafka-connection.js';
+import { kafkaConfig as clientConfig } from '../kafka/client-config.js';
 import { KafkaTopicDestination, DEFAULT_KAFKA_CLIENT_ID } from '../destinations/kafka.js';
-import { Dispatcher } from '../dispatch/dispatcher.js';
+import { Dispatcher, type DeliveryObserver } from '../dispatch/dispatcher.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { sleep } from '../sleep.js';
 import type { Logger } from '../log.js';
@@ -39,6 +40,8 @@ export interface ClusterDeps {
   spool: Spool;
   logger: Logger;
   metrics: Metrics;
+  /** Told of dead letters, disabled destinations and circuits (the operational alerts), by the forwarder and the outbox. */
+  observers?: readonly DeliveryObserver[];
 }
 
 export interface RunningCluster {
@@ -51,24 +54,26 @@ export interface RunningCluster {
   kafkaAccepts(): boolean;
   /** Backfill over the intake topic (the log of record), for the operations. */
   backfill: ClusterBackfill;
+  /** The webhook outbox (null on an ingest-only replica): its queue for the oldest-pending check. */
+  outbox: WebhookOutbox | null;
   close(deadlineMs: number): Promise<void>;
 }
 
-export async function startCluster({ config, settings, spool, logger, metrics }: ClusterDeps): Promise<RunningCluster> {
+export async function startCluster({ config, settings, spool, logger, metrics, observers = [] }: ClusterDeps): Promise<RunningCluster> {
   const { cluster } = settings;
   const names = clusterNames(cluster.prefix);
   const clientId = `${DEFAULT_KAFKA_CLIENT_ID}-${cluster.prefix}`;
-  const conn = new KafkaConnection({ brokers: settings.kafkaBrokers, clientId, logger, requestTimeoutMs: settings.kafkaRequestTimeoutMs });
+  const conn = new KafkaConnection({ brokers: settings.kafkaBrokers, clientId, logger, security: settings.kafka, requestTimeoutMs: settings.kafkaRequestTimeoutMs });
   let closed = false;
   const ready = await topicsReady(() => createTopics(conn, names, cluster, settings.retentionMs, config, logger), () => closed, logger);
   let topicsExist = false;
-  const forwarder = forwarderOf(spool, config, names, conn, settings, logger, metrics);
+  const forwarder = forwarderOf(spool, config, names, conn, settings, logger, metrics, observers);
   // A client of its own, with kafkajs' retries: consumers and transactions retry inside it.
-  const kafkaConfig: KafkaConfig = { clientId, brokers: settings.kafkaBrokers, logLevel: logLevel.WARN, logCreator: kafkajsLogs(logger), connectionTimeout: 3_000, requestTimeout: settings.kafkaRequestTimeoutMs };
+  const kafkaConfig: KafkaConfig = clientConfig({ clientId, brokers: settings.kafkaBrokers, security: settings.kafka, logger, requestTimeoutMs: settings.kafkaRequestTimeoutMs });
   const kafka = new Kafka(kafkaConfig);
   const plan = (e: Parameters<typeof matchRoutes>[0]) => matchRoutes(e, config.table);
   const edge = cluster.role !== 'deliver' ? new ClusterEdge({ conn, topic: names.intake, spool, ackTimeoutMs: cluster.intakeAckTimeoutMs, plan, ready: () => topicsExist, logger, metrics }) : null;
-  const deliver = cluster.role !== 'ingest' ? deliverSide({ kafka, kafkaConfig, names, conn, config, plan, settings, logger, metrics }) : null;
+  const deliver = cluster.role !== 'ingest' ? deliverSide({ kafka, kafkaConfig, names, conn, config, plan, settings, logger, metrics, observers }) : null;
   // Consumers start in the background once the topics exist: a replica comes up while Kafka is
   // down, and its edge takes callbacks into the spool meanwhile.
   const parts: { deadFollower: BackgroundConsumer | null } = { deadFollower: null };
@@ -95,6 +100,7 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
     }),
     kafkaAccepts: () => edge !== null && !edge.fallingBack && topicsExist,
     backfill,
+    outbox: deliver?.outbox ?? null,
     async close(deadlineMs) {
       closed = true;
       edge?.close();
@@ -110,7 +116,7 @@ export async function startCluster({ config, settings, spool, logger, metrics }:
  * The spool's dispatcher in cluster mode: it forwards the fallback backlog to the intake topic,
  * and replayed dead letters to the outbox (the spool mirrors the dead-letter topic).
  */
-function forwarderOf(spool: Spool, config: CompiledConfig, names: ClusterNames, conn: KafkaConnection, settings: Settings, logger: Logger, metrics: Metrics): Dispatcher {
+function forwarderOf(spool: Spool, config: CompiledConfig, names: ClusterNames, conn: KafkaConnection, settings: Settings, logger: Logger, metrics: Metrics, observers: readonly DeliveryObserver[]): Dispatcher {
   const webhookRefs = [...config.destinations].filter(([, d]) => d.kind === 'webhook').map(([ref]) => ref);
   return new Dispatcher({
     queue: spool.queue,
@@ -121,6 +127,8 @@ function forwarderOf(spool: Spool, config: CompiledConfig, names: ClusterNames, 
     logger,
     metrics,
     pollMs: settings.dispatchPollMs,
+    // Its deliveries are the spool's own: their attempts join the replica's message timeline.
+    observers: [spool.attempts, ...observers],
   });
 }
 
@@ -134,16 +142,17 @@ interface DeliverDeps {
   settings: Settings & { cluster: ClusterSettings };
   logger: Logger;
   metrics: Metrics;
+  observers: readonly DeliveryObserver[];
 }
 
 /** The deliver role: the state follower, the partition owners and the webhook outbox. */
-function deliverSide({ kafka, kafkaConfig, names, conn, config, plan, settings, logger, metrics }: DeliverDeps) {
+function deliverSide({ kafka, kafkaConfig, names, conn, config, plan, settings, logger, metrics, observers }: DeliverDeps) {
   const { cluster } = settings;
   const follower = new StateFollower(kafka, names.state, `${names.group}-state`, logger);
   const concurrency = Math.min(cluster.partitions, 32);
-  const processor = new PartitionProcessor({ kafka, kafkaConfig, names, follower, config, plan, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs, sessionTimeoutMs: cluster.sessionTimeoutMs, concurrency, logger, metrics });
+  const processor = new PartitionProcessor({ kafka, kafkaConfig, compression: settings.kafka.compression, names, follower, config, plan, dedupeWindowMs: settings.dedupeWindowMs, retentionMs: settings.retentionMs, sessionTimeoutMs: cluster.sessionTimeoutMs, concurrency, logger, metrics });
   const webhooks = createDestinations({ ...config, destinations: new Map([...config.destinations].filter(([, d]) => d.kind === 'webhook')) }, { kafkaBrokers: [], sinkDir: settings.sinkDir, logger });
-  const outbox = new WebhookOutbox({ kafka, names, webhooks, conn, sessionTimeoutMs: cluster.sessionTimeoutMs, partitions: cluster.partitions, concurrency, logger, metrics });
+  const outbox = new WebhookOutbox({ kafka, names, webhooks, conn, sessionTimeoutMs: cluster.sessionTimeoutMs, partitions: cluster.partitions, concurrency, logger, metrics, observers });
   return {
     processor,
     outbox,
@@ -172,7 +181,8 @@ export function clusterStore(spool: Spool, backfill: ClusterBackfill) {
     commits: spool.commits,
     queue: spool.queue,
     rejected: spool.rejected,
-    operations: operationsWithBackfill(spool.operations, (destination, f) => backfill.backfill(destination, f)),
+    timeline: spool.timeline,
+    operations: operationsWithBackfill(spool.operations, (destination, f, o) => backfill.backfill(destination, f, o)),
   };
 }
 
@@ -223,7 +233,10 @@ async function topicsReady(create: () => Promise<boolean>, closed: () => boolean
 function defineClusterMetrics(metrics: Metrics, parts: { processor: PartitionProcessor | null; outbox: WebhookOutbox | null; follower: StateFollower | null; spool: Spool }): void {
   metrics.define('cluster_rebalances_total', 'Consumer-group rebalances this replica joined (intake partition owners).');
   metrics.define('cluster_intake_fallbacks_total', 'Batches of callbacks committed to the local spool because the intake topic did not ack in time.');
-  metrics.gauge('cluster_fallback_depth', 'Callbacks in the local spool waiting to be forwarded to the intake topic.', () => [[{}, parts.spool.queue.pendingCount(INTAKE_REF)]]);
+  metrics.gauge('cluster_fallback_depth', 'Callbacks in the local spool waiting to be forwarded to the intake topic.', () => [
+    // From the spool's running tally: a count over the backlog's index would grow with the backlog.
+    [{}, parts.spool.deliveryCounts.read().find((r) => r.destination === INTAKE_REF && r.state === 'pending')?.n ?? 0],
+  ]);
   metrics.gauge('cluster_intake_lag', 'Records behind the end of each intake partition this replica owns.', () =>
     Object.entries(parts.processor?.status().lag ?? {}).map(([p, lag]) => [{ partition: p }, lag]),
   );

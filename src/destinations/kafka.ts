@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { NonRetriableError, RetriableError, type RouterError, errorMessage } from '../errors.js';
+import { rateLimitSchema } from '../dispatch/rate-limit.js';
+import { PLAINTEXT_KAFKA } from '../kafka/client-config.js';
 import { retryOverridesSchema } from '../retry/policy.js';
 import type { TopicConfig } from '../route/define-routes.js';
 import { InFlight } from './in-flight.js';
@@ -125,7 +127,7 @@ function openBrokers(configs: ReadonlyMap<string, KafkaTopicDestinationConfig>, 
   for (const [ref, c] of configs) {
     let entry = connections.get(c.clientId);
     if (!entry) {
-      const conn = new KafkaConnection({ brokers: env.kafkaBrokers, clientId: c.clientId, logger: env.logger, requestTimeoutMs: env.kafkaRequestTimeoutMs });
+      const conn = new KafkaConnection({ brokers: env.kafkaBrokers, clientId: c.clientId, logger: env.logger, security: env.kafka ?? PLAINTEXT_KAFKA, requestTimeoutMs: env.kafkaRequestTimeoutMs });
       entry = { conn, topics: [] };
       connections.set(c.clientId, entry);
     }
@@ -148,7 +150,7 @@ const kafkaSection = z
       z.string().min(1),
       z.union([
         topicName,
-        z.object({ name: topicName, partitions: z.number().int().positive().optional(), retry: retryOverridesSchema.optional() }).strict(),
+        z.object({ name: topicName, partitions: z.number().int().positive().optional(), retry: retryOverridesSchema.optional(), rateLimit: rateLimitSchema.optional() }).strict(),
       ]),
     ),
     clientId: z.string().min(1).optional(),

@@ -5,8 +5,11 @@
  */
 import type { z } from 'zod';
 import type { RouterError } from '../errors.js';
+import type { KafkaClientSettings } from '../kafka/client-config.js';
 import type { Logger } from '../log.js';
 import type { RetryPolicyOptions } from '../retry/policy.js';
+import type { TraceContext } from '../trace/context.js';
+import type { RateLimitOptions } from '../dispatch/rate-limit.js';
 
 /** What a destination needs to know of one delivery. */
 export interface DeliveryItem {
@@ -17,6 +20,8 @@ export interface DeliveryItem {
   type: string;
   /** The enriched event as JSON, exactly as stored. */
   body: string;
+  /** This delivery's W3C trace context, a child span of the callback's: passed on as `traceparent`. */
+  trace?: TraceContext | null;
 }
 
 /**
@@ -52,12 +57,16 @@ export interface DestinationEnv {
   sinkDir: string;
   logger: Logger;
   kafkaRequestTimeoutMs?: number;
+  /** SASL, TLS and compression of the Kafka clients (settings.kafka); default: plaintext, uncompressed. */
+  kafka?: KafkaClientSettings;
 }
 
 /** What compileRoutes reads of every destination's config, whatever its kind. */
 export interface DestinationConfigBase {
   /** Overrides of the shared retry policy, layered over it once, at compile time. */
   retry?: Partial<RetryPolicyOptions>;
+  /** The outgoing rate limit (deliveries per second), resolved at compile time; none: unlimited. */
+  rateLimit?: RateLimitOptions;
   /** false: declared but switched off; rules naming it skip it (no deliveries are made). */
   enabled?: boolean;
 }

@@ -350,3 +350,66 @@ describe('profile options', () => {
     });
   });
 });
+
+describe('a destination rate limit (`rateLimit`)', () => {
+  it('is resolved with its default burst (one second) on webhooks and topics; absent means unlimited', () => {
+    const input = base();
+    input.webhooks!.crm = { url: 'http://crm.example:8080/sms', rateLimit: { perSecond: 20 } };
+    input.kafka!.topics.failures = { name: 'kaleyra.sms.failures', rateLimit: { perSecond: 0.5, burst: 4 } };
+    const cfg = compileRoutes(input);
+    expect(cfg.destinations.get('webhook:crm')!.rateLimit).toEqual({ perSecond: 20, burst: 20 });
+    expect(cfg.destinations.get('kafka:failures')!.rateLimit).toEqual({ perSecond: 0.5, burst: 4 });
+    expect(cfg.destinations.get('webhook:alerts')!.rateLimit).toBeUndefined();
+    expect(cfg.destinations.get('kafka:events')!.rateLimit).toBeUndefined();
+  });
+
+  it('a rate of 0 names the webhook and the field', () => {
+    const input = base();
+    input.webhooks!.crm = { url: 'http://crm.example:8080/sms', rateLimit: { perSecond: 0 } };
+    expect(configError(input).message).toContain('field "webhooks.crm.rateLimit.perSecond": must be more than 0');
+  });
+
+  it('a fractional burst or an unknown key names the field', () => {
+    const input = base();
+    input.webhooks!.crm = { url: 'http://crm.example:8080/sms', rateLimit: { perSecond: 5, burst: 1.5 } };
+    expect(configError(input).message).toContain('field "webhooks.crm.rateLimit.burst": must be a whole number of deliveries');
+    const typo = base();
+    typo.webhooks!.crm = { url: 'http://crm.example:8080/sms', rateLimit: { perSecond: 5, perMinute: 3 } as never };
+    expect(configError(typo).message).toMatch(/webhooks\.crm\.rateLimit.*perMinute/);
+  });
+
+  it('a bad limit on a topic names the topic alias', () => {
+    const input = base();
+    input.kafka!.topics.failures = { name: 'kaleyra.sms.failures', rateLimit: { perSecond: -1 } };
+    expect(configError(input).message).toMatch(/kafka\.topics\.failures/);
+  });
+});
+
+describe('the operational alert webhook (`alerts`)', () => {
+  it('is off when absent or switched off, and filled with its defaults when set', () => {
+    expect(compileRoutes(base()).alerts).toBeNull();
+    expect(compileRoutes({ ...base(), alerts: { url: 'https://oncall.example/kcr', enabled: false } }).alerts).toBeNull();
+    expect(compileRoutes({ ...base(), alerts: { url: 'https://oncall.example/kcr', secret: 'whsec_abc' } }).alerts).toEqual({
+      url: 'https://oncall.example/kcr',
+      secret: 'whsec_abc',
+      headers: {},
+      timeoutMs: 5_000,
+      oldestPendingMs: 15 * 60_000,
+      checkEveryMs: 10_000,
+      repeatAfterMs: 60_000,
+    });
+  });
+
+  it('reads its durations with units', () => {
+    const alerts = compileRoutes({ ...base(), alerts: { url: 'https://oncall.example/kcr', oldestPending: '2h', checkEvery: '30s', repeatAfter: '5m', timeoutMs: 1_000 } }).alerts;
+    expect(alerts).toMatchObject({ oldestPendingMs: 7_200_000, checkEveryMs: 30_000, repeatAfterMs: 300_000, timeoutMs: 1_000 });
+  });
+
+  it('a bad URL, duration, empty secret or unknown key names the field', () => {
+    const err = configError({ ...base(), alerts: { url: 'ftp://oncall.example', oldestPending: 'soon', secret: '', pager: true } });
+    expect(err.message).toContain('field "alerts.url": must be an http(s) URL');
+    expect(err.message).toContain('field "alerts.oldestPending": is not a duration');
+    expect(err.message).toContain('field "alerts.secret": is empty (an unset environment variable?)');
+    expect(err.message).toMatch(/field "alerts": .*pager/);
+  });
+});

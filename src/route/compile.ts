@@ -7,6 +7,7 @@ import { DESTINATION_KINDS, destinationKind } from '../destinations/registry.js'
 import type { DestinationConfigBase } from '../destinations/types.js';
 import { ConfigError } from '../errors.js';
 import { resolvePolicy, retryOverridesSchema, type RetryPolicyOptions } from '../retry/policy.js';
+import { resolveRateLimit, type RateLimit } from '../dispatch/rate-limit.js';
 import { assertTimeZone } from '../enrich/time.js';
 import { createTokenAuth, tokenAuthConfigSchema, type TokenAuth } from '../http/token-auth.js';
 import { createDecryptor, encryptionConfigSchema, type DecryptResult } from '../ingest/decrypt.js';
@@ -42,6 +43,19 @@ const timeZone = z.string().refine(
   },
   { message: 'is not a known IANA time zone' },
 );
+
+const alertsSchema = z
+  .object({
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    secret: z.string().min(1, 'is empty (an unset environment variable?)').optional(),
+    headers: z.record(z.string().min(1), z.string()).optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    oldestPending: duration.optional(),
+    checkEvery: duration.optional(),
+    repeatAfter: duration.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
 
 // Each destination kind checks its own section (`kafka`, `webhooks`) with its own schema.
 const destinationSections = Object.fromEntries(DESTINATION_KINDS.map((k) => [k.section, k.sectionSchema.optional()]));
@@ -88,6 +102,7 @@ const ConfigSchema = z
     ),
     fallback: z.array(z.string()).optional(),
     retry: retryOverridesSchema.optional(),
+    alerts: alertsSchema.optional(),
   })
   .strict();
 type ParsedConfig = z.infer<typeof ConfigSchema>;
@@ -111,6 +126,8 @@ export interface CompiledDestination {
   config: DestinationConfigBase;
   /** The shared policy with this destination's overrides layered on top. */
   policy: RetryPolicyOptions;
+  /** Its outgoing rate limit with the default burst filled in; absent: unlimited. */
+  rateLimit?: RateLimit;
 }
 
 export interface CompiledConfig {
@@ -120,6 +137,35 @@ export interface CompiledConfig {
   destinations: ReadonlyMap<string, CompiledDestination>;
   /** The shared retry policy. */
   retry: RetryPolicyOptions;
+  /** The operational alert webhook with its defaults filled in; null when none is configured or it is switched off. */
+  alerts: CompiledAlerts | null;
+  /** The config as written, which a reload compares part by part; holds credentials: never log it. */
+  source?: RoutesConfig;
+}
+
+/** The operational alert webhook, ready to use (see AlertsConfig for each field). */
+export interface CompiledAlerts {
+  url: string;
+  secret: string | null;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  oldestPendingMs: number;
+  checkEveryMs: number;
+  repeatAfterMs: number;
+}
+
+/** The alerts section with its defaults: 5 s timeout, 15 min oldest pending, checked every 10 s, one alert per key per minute. */
+function compileAlerts(a: ParsedConfig['alerts']): CompiledAlerts | null {
+  if (!a || a.enabled === false) return null;
+  return {
+    url: a.url,
+    secret: a.secret ?? null,
+    headers: a.headers ?? {},
+    timeoutMs: a.timeoutMs ?? 5_000,
+    oldestPendingMs: a.oldestPending ?? 15 * 60_000,
+    checkEveryMs: a.checkEvery ?? 10_000,
+    repeatAfterMs: a.repeatAfter ?? 60_000,
+  };
 }
 
 /** Names the rule a zod issue path points into, for humans. */
@@ -150,9 +196,11 @@ export function compileRoutes(input: RoutesConfig, source = 'routes.config.ts'):
   const retry = resolvePolicy(cfg.retry);
   const destinations = new Map<string, CompiledDestination>();
   for (const [ref, d] of declared) {
-    if (d.config.enabled !== false) destinations.set(ref, { ...d, policy: resolvePolicy(retry, d.config.retry) });
+    if (d.config.enabled === false) continue;
+    const rateLimit = d.config.rateLimit ? { rateLimit: resolveRateLimit(d.config.rateLimit) } : {};
+    destinations.set(ref, { ...d, policy: resolvePolicy(retry, d.config.retry), ...rateLimit });
   }
-  return { profiles: compileProfiles(cfg, input), table: compileTable(cfg, destinations), destinations, retry };
+  return { profiles: compileProfiles(cfg, input), table: compileTable(cfg, destinations), destinations, retry, alerts: compileAlerts(cfg.alerts), source: input };
 }
 
 /** The schema check, with unset credentials said first and plainly; throws a ConfigError. */

@@ -173,3 +173,36 @@ describe('DestinationRef', () => {
     expectTypeOf<DestinationRef<'events', never>>().toEqualTypeOf<'kafka:events'>();
   });
 });
+
+describe('the alerts section', () => {
+  it('takes a URL and durations with units, and rejects a duration without one', () => {
+    defineRoutes({
+      profiles: { default: {} },
+      rules: [],
+      alerts: { url: 'https://oncall.example/kcr', secret: 'whsec_x', oldestPending: '15m', checkEvery: 10_000, repeatAfter: '1m' },
+    });
+    defineRoutes({
+      profiles: { default: {} },
+      rules: [],
+      // @ts-expect-error '15 minutes' is not a Duration
+      alerts: { url: 'https://oncall.example/kcr', oldestPending: '15 minutes' },
+    });
+  });
+});
+
+describe('a destination rate limit', () => {
+  it('is accepted on a webhook and a topic, and a misspelt field is a compile error', () => {
+    defineRoutes({
+      profiles: { default: {} },
+      kafka: { topics: { events: { name: 'kaleyra.sms.events', rateLimit: { perSecond: 500 } } } },
+      webhooks: { crm: { url: 'https://crm.example/sms', rateLimit: { perSecond: 20, burst: 5 } } },
+      rules: [{ name: 'all', to: ['kafka:events', 'webhook:crm'] }],
+    });
+    defineRoutes({
+      profiles: { default: {} },
+      // @ts-expect-error perMinute is not a rate-limit field
+      webhooks: { crm: { url: 'https://crm.example/sms', rateLimit: { perMinute: 20 } } },
+      rules: [],
+    });
+  });
+});

@@ -4,6 +4,7 @@
  * compile error. The same object is checked again at start-up by `compileRoutes`.
  */
 import type { RetryPolicyOptions } from '../retry/policy.js';
+import type { RateLimitOptions } from '../dispatch/rate-limit.js';
 import type { TokenAuthConfig } from '../http/token-auth.js';
 import type { EncryptionConfig } from '../ingest/decrypt.js';
 import type { FieldMap } from '../ingest/field-map.js';
@@ -60,6 +61,8 @@ export interface TopicConfig {
   partitions?: number;
   /** Overrides of the shared retry policy for this topic. */
   retry?: Partial<RetryPolicyOptions>;
+  /** At most this many records per second to the topic (a replay or backfill cannot flood its consumers); default unlimited. */
+  rateLimit?: RateLimitOptions;
 }
 
 export interface WebhookConfig {
@@ -74,7 +77,33 @@ export interface WebhookConfig {
   concurrency?: number;
   /** Overrides of the shared retry policy for this webhook. */
   retry?: Partial<RetryPolicyOptions>;
+  /** At most this many requests per second to the webhook (a replay or backfill cannot flood it); default unlimited. */
+  rateLimit?: RateLimitOptions;
   /** false: rules naming this webhook skip it (no deliveries are created). Default true. */
+  enabled?: boolean;
+}
+
+/**
+ * The operational webhook: told when a delivery is dead-lettered, a destination is disabled or
+ * its circuit opens or closes, the spool cannot commit (and can again), and when a
+ * destination's oldest pending delivery is older than `oldestPending` (and back under). Signed
+ * like the other webhooks; at most one alert per (condition, destination) per `repeatAfter`.
+ */
+export interface AlertsConfig {
+  url: string;
+  /** Standard Webhooks secret (`whsec_...`); when set every alert is signed. */
+  secret?: string;
+  /** Extra static request headers. */
+  headers?: Record<string, string>;
+  /** Per-request timeout; default 5 s. */
+  timeoutMs?: number;
+  /** A destination whose oldest pending delivery is older than this is alerted; default '15m'. */
+  oldestPending?: Duration;
+  /** How often the oldest pending deliveries are looked at; default '10s'. */
+  checkEvery?: Duration;
+  /** At most one alert per condition and destination in this window; the rest are summed into the next; default '1m'. */
+  repeatAfter?: Duration;
+  /** false: nothing is sent (the conditions still show in /metrics). Default true. */
   enabled?: boolean;
 }
 
@@ -129,6 +158,8 @@ export interface RoutesConfig<P extends string = string, T extends string = stri
   fallback?: readonly NoInfer<DestinationRef<T, W>>[];
   /** The retry policy shared by every destination. */
   retry?: Partial<RetryPolicyOptions>;
+  /** The operational alert webhook (dead letters, disabled destinations, a spool that cannot commit...). */
+  alerts?: AlertsConfig;
 }
 
 /**

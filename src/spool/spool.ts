@@ -8,16 +8,20 @@ import { acceptEvent } from '../accept/accept.js';
 import type { DeliveryEvent } from '../event.js';
 import type { RouteMatch } from '../route/match.js';
 import { SqliteAcceptState } from './accept-state.js';
+import { AttemptLog } from './attempts.js';
 import { GroupCommit } from './commit.js';
 import { DeadLetterMirror } from './dead-mirror.js';
+import { DeliveryCounts } from './delivery-counts.js';
 import { openSpoolDb, type SpoolDb } from './db.js';
 import { SpoolOperations } from './operations.js';
 import { SpoolQueue } from './queue.js';
 import { RejectedStore } from './rejected.js';
+import { SpoolTimeline } from './timeline.js';
 import { WorkNotifier } from './types.js';
 
 export type { AcceptResult } from './commit.js';
 export type { InterimMessage } from './operations.js';
+export type { MessageTimeline } from './timeline.js';
 export type * from './types.js';
 
 export interface SpoolOptions {
@@ -50,6 +54,12 @@ export class Spool {
   readonly rejected: RejectedStore;
   /** Dead letters kept elsewhere (cluster mode), copied in for the operator operations. */
   readonly deadMirror: DeadLetterMirror;
+  /** Deliveries per destination and state, kept as they change (for /metrics: no table scan). */
+  readonly deliveryCounts: DeliveryCounts;
+  /** Writes every delivery attempt down: give it to the dispatcher as an observer. */
+  readonly attempts: AttemptLog;
+  /** Reads one message's timeline (its reports, deliveries and attempts). */
+  readonly timeline: SpoolTimeline;
   readonly retentionMs: number;
   private readonly db: SpoolDb;
 
@@ -70,6 +80,9 @@ export class Spool {
     this.queue = new SpoolQueue(this.db, notifier, now);
     this.rejected = new RejectedStore(this.db, now);
     this.deadMirror = new DeadLetterMirror(this.db);
+    this.deliveryCounts = new DeliveryCounts(this.db);
+    this.attempts = new AttemptLog(this.db, now);
+    this.timeline = new SpoolTimeline(this.db);
     this.operations = new SpoolOperations(this.db, notifier, now, { retentionMs: this.retentionMs, dedupeWindowMs }, () => this.rejected.flush());
   }
 

@@ -1,4 +1,5 @@
 /** The records the spool keeps and hands out, shared by its parts and their users. */
+import type { TraceContext } from '../trace/context.js';
 
 export interface PendingDelivery {
   id: number;
@@ -9,6 +10,8 @@ export interface PendingDelivery {
   firstAt: number;
   /** The enriched event as JSON, exactly as stored. */
   body: string;
+  /** This attempt's trace context (a child span of the callback's); null for events stored before version 4. */
+  trace?: TraceContext | null;
 }
 
 export type DeliveryState = 'pending' | 'done' | 'dead';
