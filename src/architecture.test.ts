@@ -15,7 +15,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
     const path = join(dir, d.name);
     if (d.isDirectory()) return sourceFiles(path);
-    return /\.ts$/.test(d.name) && !/\.test(-d)?\.ts$/.test(d.name) ? [path] : [];
+    return /\.tsx?$/.test(d.name) && !/\.test(-d)?\.tsx?$/.test(d.name) ? [path] : [];
   });
 }
 
@@ -29,7 +29,10 @@ function importsOf(file: string): string[] {
   const visit = (node: ts.Node): void => {
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const spec = node.moduleSpecifier.text;
-      if (spec.startsWith('.')) out.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+      if (spec.startsWith('.')) {
+        const base = resolve(dirname(file), spec.replace(/\.js$/, ''));
+        out.push(parsed.has(`${base}.tsx`) ? `${base}.tsx` : `${base}.ts`);
+      }
     }
     ts.forEachChild(node, visit);
   };

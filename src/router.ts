@@ -93,6 +93,7 @@ export async function startRouter({ config, settings, logger = createLogger(), c
     ingest: cluster?.role !== 'deliver',
     cluster: delivery.cluster ?? undefined,
     spans,
+    local: spool,
   });
   const stopMaintenance = startMaintenance(live, spool, intake, logger, cluster === null);
   const server = await listen(app.fetch, settings);

@@ -11,6 +11,10 @@ import { httpMetrics } from '../metrics/http.js';
 import type { CompiledConfig } from '../route/compile.js';
 import { configSource, liveMap, type ConfigSource } from '../route/live-config.js';
 import { traceCallbacks, type SpanSink } from '../trace/spans.js';
+import { consoleRoutes } from '../console/console.js';
+import { ConsoleSessions } from '../console/session.js';
+import { createOperations } from '../ops/operations.js';
+import type { Spool } from '../spool/spool.js';
 import { adminRoutes, type AdminDeps } from './admin.js';
 import { callbackRoutes, type CallbackIntake } from './callbacks.js';
 import { onError } from './errors.js';
@@ -56,6 +60,8 @@ export interface AppDeps {
   cluster?: ClusterStatus;
   /** Where callback spans go when trace export is on (OTEL_EXPORTER_OTLP_ENDPOINT); null: off. */
   spans?: SpanSink | null;
+  /** The router's own spool, which the console reads; absent: no console (it is off without ADMIN_TOKEN too). */
+  local?: Spool;
 }
 
 /**
@@ -84,6 +90,14 @@ export function createApp(deps: AppDeps): Hono {
   }
   app.route('/', healthRoutes({ commits: spool.commits, destinations: spool.queue, metrics, dispatcher, accepting, cluster: deps.cluster }));
   app.route('/admin', adminRoutes({ ...deps, config: { destinations }, intake, refused }));
+  if (deps.adminToken && deps.local) {
+    const ops = createOperations({ store: spool, intake, configured: () => [...destinations.keys()], wake: () => dispatcher?.wakeAll() });
+    const local = deps.local;
+    app.route('/console', consoleRoutes({ config, spool: local, ops, intake: intake instanceof Intake ? intake : undefined, dispatcher, metrics, cluster: deps.cluster, sessions: new ConsoleSessions(deps.adminToken) }));
+  } else {
+    app.all('/console/*', (c) => c.json({ error: 'console_disabled', message: 'the console is off: set ADMIN_TOKEN to enable it' }, 404));
+    app.all('/console', (c) => c.json({ error: 'console_disabled', message: 'the console is off: set ADMIN_TOKEN to enable it' }, 404));
+  }
 
   app.notFound((c) => c.json({ error: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError(onError({ logger, metrics }));
