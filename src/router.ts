@@ -71,7 +71,7 @@ export async function startRouter({ config, settings, logger = createLogger(), c
   const observe = [deliveryMetrics(metrics), ...(spans ? [deliverySpans(spans)] : [])];
   const alerts = routerAlerts(config, settings, spool, metrics, logger);
   const delivery = cluster
-    ? await startClusterDelivery({ config, settings: { ...settings, cluster }, spool, logger, metrics, observers: [alerts.observer, ...observe] })
+    ? await startClusterDelivery({ config: live, settings: { ...settings, cluster }, spool, logger, metrics, observers: [alerts.observer, ...observe] })
     : startEmbeddedDelivery(config, settings, spool, logger, metrics, [alerts.observer, ...observe]);
   watchQueues(alerts, spool, delivery);
 
@@ -160,14 +160,14 @@ interface Delivery {
 
 /**
  * The reload of routes.config.ts. Embedded, everything reloads: rules, profiles, destinations
- * (started, replaced, stopped), the retry policy, alerts, rate limits. Cluster mode refuses.
+ * (started, replaced, stopped), the retry policy, alerts, rate limits. In cluster mode too, on
+ * this replica: its edge and partition owners read the live config, its outbox's webhooks are
+ * reconfigured (src/cluster/cluster.ts); each replica reloads its own file.
  */
 function configReloader(o: { live: LiveConfig<CompiledConfig>; path: string | null; delivery: Delivery; alerts: OperationalAlerts; logger: Logger; metrics: Metrics }): Reloader {
   const { live, delivery, alerts } = o;
   live.onSwap((next) => alerts.configure(next.alerts));
-  const unavailable = delivery.prepare
-    ? null
-    : 'config reload is not supported in cluster mode: the partition owners, the webhook outbox and the edge keep the config they started with; change routes with a rolling restart of the replicas';
+  const unavailable = delivery.prepare ? null : 'this router cannot swap its config';
   return new Reloader({
     path: o.path,
     live,
@@ -226,7 +226,7 @@ async function startClusterDelivery(deps: Parameters<typeof startCluster>[0]): P
     dispatcher: running.forwarder,
     destinations: none,
     cluster: running,
-    prepare: null,
+    prepare: (next, changes) => running.prepare(next, changes),
     close: (deadlineMs) => running.close(deadlineMs),
   };
 }

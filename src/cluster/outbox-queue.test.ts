@@ -187,6 +187,24 @@ describe('OutboxQueue', () => {
     expect(errors).toEqual([]); // the worker's markDone for them did not throw
   });
 
+  it("gives each attempt a new child span of the outbox record's, as the spool does; untraced records stay untraced", async () => {
+    const queue = new OutboxQueue({ deadLetter: noDeadLetters });
+    const seen: { id: string; trace: DeliveryItem['trace'] }[] = [];
+    const hook = new ScriptedDestination('webhook:crm', (item, attempt) => {
+      seen.push({ id: item.eventId, trace: item.trace });
+      return attempt === 1 ? new RetriableError('http_503', 'HTTP 503') : 'ok';
+    });
+    dispatch(queue, hook);
+    const owners = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', parentId: null, flags: '01', tracestate: 'vendor=abc' };
+    await queue.add([{ ...record('traced', 'm1'), trace: owners }, record('untraced', 'm2')]);
+
+    const traced = seen.filter((s) => s.id === 'traced').map((s) => s.trace!);
+    expect(traced).toHaveLength(2);
+    for (const t of traced) expect(t).toMatchObject({ traceId: owners.traceId, parentId: owners.spanId, flags: '01', tracestate: 'vendor=abc' });
+    expect(new Set([owners.spanId, ...traced.map((t) => t.spanId)]).size).toBe(3);
+    expect(seen.filter((s) => s.id === 'untraced').map((s) => s.trace ?? null)).toEqual([null, null]);
+  });
+
   it('does not let a failing destination hold up another', async () => {
     const down = new ScriptedDestination('webhook:down', () => new RetriableError('answered 503', 'http_503'));
     const crm = new ScriptedDestination('webhook:crm');

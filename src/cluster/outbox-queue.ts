@@ -6,6 +6,7 @@
 import type { DeliveryQueue, QueuedDelivery } from '../dispatch/queue.js';
 import type { DeliveryItem } from '../destinations/types.js';
 import { WorkNotifier, type WorkListener } from '../spool/types.js';
+import { childContext } from '../trace/context.js';
 
 /** One webhook delivery read from the outbox topic. */
 export interface OutboxDelivery extends DeliveryItem {
@@ -124,7 +125,15 @@ export class OutboxQueue implements DeliveryQueue {
     });
   }
 
+  /**
+   * Due deliveries, as the spool's queue hands them out: each carries a new child span of the
+   * outbox record's (`trace`), this attempt's, passed on in the webhook request's headers.
+   */
   due(destination: string, limit: number): QueuedDelivery[] {
+    return this.take(destination, limit).map((e) => (e.d.trace ? { ...e.d, trace: childContext(e.d.trace) } : e.d));
+  }
+
+  private take(destination: string, limit: number): Entry[] {
     const lane = this.lanes.get(destination);
     if (!lane) return [];
     const now = this.now();
@@ -144,12 +153,12 @@ export class OutboxQueue implements DeliveryQueue {
       if (next && next.nextAt <= now) after.push({ key: next.d.id, token: next.token, e: next });
     }
     for (const n of heads) lane.ready.push(n); // `due` hands out, it does not take away
-    return taken.map((e) => e.d);
+    return taken;
   }
 
   /** When the next delivery can go: now, or when a message's first report falls due (not a later one: the worker would spin). */
   nextDueAt(destination: string): number | null {
-    if (this.due(destination, 1).length > 0) return this.now();
+    if (this.take(destination, 1).length > 0) return this.now();
     return this.lanes.get(destination)?.waiting.peek()?.key ?? null;
   }
 

@@ -5,11 +5,13 @@
  * 410 disables); the batch's offset is committed only once every delivery in it is done or
  * dead-lettered, so a replica that dies mid-batch leaves it to the next owner: at least once,
  * with the same webhook-id (the event id), in partition order.
+ * A reload reconfigures it as the embedded dispatcher is: a webhook added starts its group, one
+ * removed stops it (what it had not committed stays in the topic for when a config names it again).
  */
-import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
-import type { DestinationSet } from '../destinations/index.js';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { DestinationChanges, DestinationSet } from '../destinations/index.js';
 import type { KafkaConnection } from '../destinations/kafka-connection.js';
-import { Dispatcher, type DeliveryObserver } from '../dispatch/dispatcher.js';
+import { Dispatcher, type DeliveryObserver, type WorkersChanged } from '../dispatch/dispatcher.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -18,13 +20,14 @@ import { BackgroundConsumer, retriable, subscribeWhenKnown } from './consumers.j
 import { DEAD_KIND_HEADER } from './dead-letters.js';
 import { OutboxQueue, type OutboxDelivery } from './outbox-queue.js';
 import { OUTBOX_DESTINATION_HEADER, OUTBOX_FIRST_AT_HEADER } from './processor.js';
+import { headerValue as header, recordTrace } from './record-trace.js';
 import type { ClusterNames } from './topics.js';
 
 export interface OutboxDeps {
   kafka: Kafka;
   names: ClusterNames;
-  /** The webhook destinations (and their retry policies). */
-  webhooks: Pick<DestinationSet, 'destinations' | 'policies'>;
+  /** The webhook destinations (and their retry policies); a reload changes them in place. */
+  webhooks: Pick<DestinationSet, 'destinations' | 'policies' | 'rateLimits'>;
   /** Where dead letters are produced. */
   conn: KafkaConnection;
   sessionTimeoutMs: number;
@@ -48,16 +51,12 @@ export interface DeadLetterRecord {
   event: unknown;
 }
 
-function header(headers: IHeaders | undefined, name: string): string | null {
-  const v = headers?.[name];
-  const one = Array.isArray(v) ? v[0] : v;
-  return one === undefined ? null : one.toString();
-}
-
 export class WebhookOutbox {
   readonly queue: OutboxQueue;
   readonly dispatcher: Dispatcher;
-  private readonly consumers: BackgroundConsumer[] = [];
+  /** One consumer group per webhook, by ref. */
+  private readonly consumers = new Map<string, BackgroundConsumer>();
+  private started = false;
 
   constructor(private readonly deps: OutboxDeps) {
     this.queue = new OutboxQueue({ deadLetter: (d, code, error) => this.deadLetter(d, code, error) });
@@ -66,27 +65,55 @@ export class WebhookOutbox {
 
   /** Starts the dispatcher and, in the background, one consumer group per webhook. */
   start(): void {
+    this.started = true;
     this.dispatcher.start();
-    for (const ref of this.deps.webhooks.destinations.keys()) {
-      this.consumers.push(
-        new BackgroundConsumer(
-          `outbox consumer of ${ref}`,
-          () => this.makeConsumer(ref),
-          async (consumer) => {
-            await subscribeWhenKnown(consumer, { topics: [this.deps.names.webhooks], fromBeginning: true }, this.deps.logger);
-            await consumer.run({
-              eachBatchAutoResolve: false,
-              partitionsConsumedConcurrently: this.deps.concurrency,
-              eachBatch: (payload) =>
-                this.deliverBatch(ref, payload).catch((err: unknown) => {
-                  throw retriable(err);
-                }),
-            });
-          },
-          this.deps.logger,
-        ),
-      );
-    }
+    for (const ref of this.deps.webhooks.destinations.keys()) this.consume(ref);
+  }
+
+  /**
+   * After a reload changed the webhook destinations (in place, `createDestinations().reconfigure`):
+   * starts the groups of those added, stops those of the removed (their uncommitted records stay
+   * in the topic, delivered from the committed offset once a config names them again), and moves
+   * the dispatcher's workers; a changed one keeps its group and gets a new worker after its batch.
+   * @example const changes = webhooks.reconfigure(next); await outbox.reconfigure(changes); await changes.release();
+   */
+  async reconfigure(changes: Pick<DestinationChanges, 'added' | 'changed' | 'removed'>): Promise<WorkersChanged> {
+    if (this.started) for (const ref of changes.added) this.consume(ref);
+    const [moved] = await Promise.all([this.dispatcher.reconfigure(changes), ...changes.removed.map((ref) => this.stopConsuming(ref))]);
+    return moved;
+  }
+
+  private consume(ref: string): void {
+    if (this.consumers.has(ref)) return;
+    this.consumers.set(
+      ref,
+      new BackgroundConsumer(
+        `outbox consumer of ${ref}`,
+        () => this.makeConsumer(ref),
+        async (consumer) => {
+          await subscribeWhenKnown(consumer, { topics: [this.deps.names.webhooks], fromBeginning: true }, this.deps.logger);
+          await consumer.run({
+            eachBatchAutoResolve: false,
+            partitionsConsumedConcurrently: this.deps.concurrency,
+            eachBatch: (payload) =>
+              this.deliverBatch(ref, payload).catch((err: unknown) => {
+                throw retriable(err);
+              }),
+          });
+        },
+        this.deps.logger,
+      ),
+    );
+  }
+
+  /** Leaves the webhook's group; what it fetched and had not finished is forgotten, not committed. */
+  private async stopConsuming(ref: string): Promise<void> {
+    const consumer = this.consumers.get(ref);
+    if (!consumer) return;
+    this.consumers.delete(ref);
+    await consumer.close();
+    for (let p = 0; p < this.deps.partitions; p++) this.queue.dropPartition(ref, p);
+    this.deps.logger.info('webhook outbox group left (no longer configured)', { destination: ref });
   }
 
   private makeConsumer(ref: string): Consumer {
@@ -120,6 +147,8 @@ export class WebhookOutbox {
         type: header(m.headers, 'event-type') ?? '',
         body: m.value.toString('utf8'),
         firstAt: Number(header(m.headers, OUTBOX_FIRST_AT_HEADER) ?? Date.now()),
+        // The owner's hand-off span; the queue makes each attempt a child of it.
+        trace: recordTrace(m.headers),
       });
     }
     if (items.length > 0) {
@@ -161,7 +190,7 @@ export class WebhookOutbox {
   }
 
   async close(deadlineMs: number): Promise<void> {
-    await Promise.allSettled(this.consumers.map((c) => c.close()));
+    await Promise.allSettled([...this.consumers.values()].map((c) => c.close()));
     await this.dispatcher.stop(deadlineMs);
   }
 }

@@ -5,9 +5,12 @@
  * the state topic, all in one transaction with the intake offsets: exactly once into Kafka.
  * Each partition has its own transactional producer (kcr.<intake>.<p>), so whoever owns it next
  * fences this one; see src/kafka/transactions.ts for why it cannot be one per replica.
+ * Each batch is routed with the config of its moment (read once from the live config, so a
+ * reload applies from the next batch), and each record it writes carries the callback's trace on
+ * as a child span.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, logLevel, type Consumer, type EachBatchPayload, type KafkaConfig, type Message, type Producer } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Consumer, type EachBatchPayload, type KafkaConfig, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { acceptEvent } from '../accept/accept.js';
 import { kafkaRecord } from '../destinations/kafka-record.js';
 import type { DeliveryItem } from '../destinations/types.js';
@@ -18,10 +21,13 @@ import { isProducerFenced, nextOffset, refusedUnwritten, retryConcurrentTransact
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { CompiledConfig } from '../route/compile.js';
-import type { RouteMatch } from '../route/match.js';
+import type { ConfigSource } from '../route/live-config.js';
+import { matchRoutes } from '../route/match.js';
+import { childContext } from '../trace/context.js';
 import { sleep } from '../sleep.js';
 import { MARKER_KEY, StateBatch, type PartitionStates } from './state.js';
 import { BackgroundConsumer, retriable, subscribeWhenKnown } from './consumers.js';
+import { recordTrace } from './record-trace.js';
 import type { StateFollower } from './state-follower.js';
 import type { ClusterNames } from './topics.js';
 
@@ -41,8 +47,8 @@ export interface ProcessorDeps {
   compression: KafkaCompression;
   names: ClusterNames;
   follower: StateFollower;
-  config: Pick<CompiledConfig, 'destinations'>;
-  plan: (event: DeliveryEvent) => RouteMatch;
+  /** The config being served: its rules and destinations are read once per batch. */
+  config: ConfigSource<Pick<CompiledConfig, 'destinations' | 'table'>>;
   dedupeWindowMs: number;
   retentionMs: number;
   sessionTimeoutMs: number;
@@ -148,8 +154,11 @@ export class PartitionProcessor {
    * to add once they are committed. Resends lead to none; the record of an event is the same as
    * the embedded router's (kafkaRecord).
    */
-  private route(messages: readonly { value: Buffer | null }[], p: number, state: StateBatch): { out: Map<string, Message[]>; tally: [string, Record<string, string>][] } {
-    const { names, config, plan, dedupeWindowMs, metrics, logger } = this.deps;
+  private route(messages: readonly Pick<KafkaMessage, 'value' | 'headers'>[], p: number, state: StateBatch): { out: Map<string, Message[]>; tally: [string, Record<string, string>][] } {
+    const { names, dedupeWindowMs, metrics, logger } = this.deps;
+    // One config for the whole batch: a reload that lands meanwhile applies from the next one.
+    const config = this.deps.config.current;
+    const plan = (e: DeliveryEvent) => matchRoutes(e, config.table);
     const out = new Map<string, Message[]>();
     const tally: [string, Record<string, string>][] = [];
     const push = (topic: string, m: Message) => {
@@ -179,11 +188,14 @@ export class PartitionProcessor {
       // The retry policy's maxAge counts from when the callback was accepted at the edge.
       const firstAt = String(Date.parse(e.received_at) || now);
       const item: DeliveryItem = { eventId: e.event_id, messageKey: e.message_key, type: e.type, body: JSON.stringify(e) };
+      // The intake record names the callback's span; each record written for it is a child span.
+      const callback = recordTrace(m.headers);
       for (const ref of decision.route.destinations) {
         const dest = config.destinations.get(ref);
-        if (dest?.kind === 'kafka') push((dest.config as { name: string }).name, kafkaRecord(item));
+        const traced = { ...item, trace: callback && childContext(callback) };
+        if (dest?.kind === 'kafka') push((dest.config as { name: string }).name, kafkaRecord(traced));
         else if (dest?.kind === 'webhook') {
-          const r = kafkaRecord(item);
+          const r = kafkaRecord(traced);
           push(names.webhooks, { ...r, partition: p, headers: { ...r.headers, [OUTBOX_DESTINATION_HEADER]: ref, [OUTBOX_FIRST_AT_HEADER]: firstAt } });
         }
       }

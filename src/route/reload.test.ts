@@ -157,10 +157,34 @@ describe('Reloader', () => {
     expect(results.map((x) => x.ok && x.version)).toEqual([1, 2]);
   });
 
-  it('refuses, saying why, where the router cannot swap its config (cluster mode, or no file)', async () => {
+  it('waits for a prepare that takes time (cluster mode creates topics) and refuses, serving the old config, when it fails', async () => {
+    const next = compile({ rules: [{ name: 'everything', to: ['kafka:events'] }] });
+    const load = async (): Promise<LoadedRoutes> => ({ config: next, hash: 'second' });
+    const slow = reloader(load, {
+      prepare: async () => {
+        await sleep(20);
+        return async () => applied;
+      },
+    });
+    expect(await slow.r.reload('admin')).toMatchObject({ ok: true, version: 1 });
+    expect(slow.live.current.table).toBe(next.table);
+
+    const failing = reloader(load, { prepare: () => Promise.reject(new Error('the new output topics (audit) could not be created: Connection error')) });
+    const before = failing.live.current;
+    expect(await failing.r.reload('SIGHUP')).toEqual({
+      ok: false,
+      trigger: 'SIGHUP',
+      error: 'reload_unavailable',
+      message: 'the config could not be applied: the new output topics (audit) could not be created: Connection error',
+    });
+    expect(failing.live.current).toBe(before);
+    expect(failing.metrics.get('config_reloads_total', { result: 'refused' })).toBe(1);
+  });
+
+  it('refuses, saying why, where the router cannot swap its config (no prepare, or no file)', async () => {
     const load = () => Promise.reject(new Error('not called'));
-    const cluster = reloader(load, { prepare: null, unavailable: 'config reload is not supported in cluster mode' });
-    expect(await cluster.r.reload('SIGHUP')).toMatchObject({ ok: false, error: 'reload_unavailable', message: 'config reload is not supported in cluster mode' });
+    const cluster = reloader(load, { prepare: null, unavailable: 'this router cannot swap its config' });
+    expect(await cluster.r.reload('SIGHUP')).toMatchObject({ ok: false, error: 'reload_unavailable', message: 'this router cannot swap its config' });
     const noFile = reloader(load, { path: null });
     expect(await noFile.r.reload('admin')).toMatchObject({ ok: false, error: 'reload_unavailable' });
   });

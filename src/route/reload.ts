@@ -147,10 +147,13 @@ export interface ReloaderDeps {
   load(path: string): Promise<LoadedRoutes>;
   /**
    * Readies the router for `next` (opens the destinations it adds or changes) before the holder
-   * swaps; the returned `finish` then moves the workers and closes what was replaced.
+   * swaps; the returned `finish` then moves the workers and closes what was replaced. It may
+   * resolve later (cluster mode creates the new config's Kafka topics first); if it rejects, the
+   * reload is refused and the current config keeps serving, so it must change nothing before
+   * the step that can fail.
    */
-  prepare: ((next: CompiledConfig, changes: ConfigDiff) => () => Promise<AppliedConfig>) | null;
-  /** Set when this router cannot swap its config (cluster mode): said in every refusal. */
+  prepare: ((next: CompiledConfig, changes: ConfigDiff) => (() => Promise<AppliedConfig>) | Promise<() => Promise<AppliedConfig>>) | null;
+  /** Set when this router cannot swap its config: said in every refusal. */
   unavailable?: string | null;
   /** Destinations no longer configured whose pending deliveries are kept (the dispatcher's). */
   orphaned?: () => string[];
@@ -218,7 +221,12 @@ export class Reloader {
     const changes = diffConfigs(live.current, next);
     // Opened first, so that a callback routed by the new rules finds its destination's worker;
     // swapped next, in one assignment; the old workers finish their batches after that.
-    const finish = prepare(next, changes);
+    let finish: () => Promise<AppliedConfig>;
+    try {
+      finish = await prepare(next, changes);
+    } catch (err) {
+      return refuse('reload_unavailable', `the config could not be applied: ${errorMessage(err)}`);
+    }
     live.swap(next, { hash: loaded.hash });
     const applied = await finish();
     metrics.inc('config_reloads_total', { result: 'ok' });
