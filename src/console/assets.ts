@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { Hono } from 'hono';
 import { CONSOLE_CSS } from './assets/console-css.js';
 import { CONSOLE_JS } from './assets/console-js.js';
+import { OVERVIEW_JS } from './assets/overview-js.js';
 
 const require = createRequire(import.meta.url);
 
@@ -28,6 +29,7 @@ export function assetRoutes(): Hono {
   const assets: Record<string, Asset> = {
     'console.css': { type: 'text/css; charset=utf-8', body: CONSOLE_CSS },
     'console.js': { type: 'text/javascript; charset=utf-8', body: CONSOLE_JS },
+    'overview.js': { type: 'text/javascript; charset=utf-8', body: OVERVIEW_JS },
     'uplot.js': vendor('uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8'),
     'uplot.css': vendor('uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'),
   };

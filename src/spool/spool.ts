@@ -17,6 +17,8 @@ import { SpoolOperations } from './operations.js';
 import { SpoolQueue } from './queue.js';
 import { RejectedStore } from './rejected.js';
 import { SpoolTimeline } from './timeline.js';
+import { EventList } from './event-list.js';
+import { SpoolFigures } from './figures.js';
 import { WorkNotifier } from './types.js';
 
 export type { AcceptResult } from './commit.js';
@@ -60,6 +62,10 @@ export class Spool {
   readonly attempts: AttemptLog;
   /** Reads one message's timeline (its reports, deliveries and attempts). */
   readonly timeline: SpoolTimeline;
+  /** The recent events, filtered and paged by keyset (the console's Events page). */
+  readonly eventList: EventList;
+  /** The console's figures: recent callbacks per minute, per country, per rule; a queue's head. */
+  readonly figures: SpoolFigures;
   readonly retentionMs: number;
   private readonly db: SpoolDb;
 
@@ -83,6 +89,8 @@ export class Spool {
     this.deliveryCounts = new DeliveryCounts(this.db);
     this.attempts = new AttemptLog(this.db, now);
     this.timeline = new SpoolTimeline(this.db);
+    this.eventList = new EventList(this.db);
+    this.figures = new SpoolFigures(this.db, now);
     this.operations = new SpoolOperations(this.db, notifier, now, { retentionMs: this.retentionMs, dedupeWindowMs }, () => this.rejected.flush());
   }
 
