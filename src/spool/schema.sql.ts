@@ -45,6 +45,15 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
 -- Every report of one message, for its timeline (GET /admin/messages/<id>, kcr show).
 CREATE INDEX IF NOT EXISTS events_message ON events(message_key);
+-- The console's Events page (event-list.ts): one index per filter, each ending in received_at
+-- (and the rowid, seq) so a filtered page is read newest first off the index and a time range
+-- narrows the same index. The JSON paths must read exactly as in event-list.ts. Measured cost:
+-- about 6 µs more per stored event (three JSON parses), next to a commit's fsync of milliseconds.
+CREATE INDEX IF NOT EXISTS events_class ON events(status_class, received_at);
+CREATE INDEX IF NOT EXISTS events_profile ON events(profile, received_at);
+CREATE INDEX IF NOT EXISTS events_iso ON events(json_extract(body, '$.iso_code'), received_at);
+CREATE INDEX IF NOT EXISTS events_request ON events(json_extract(body, '$.request_id'), received_at);
+CREATE INDEX IF NOT EXISTS events_status ON events(json_extract(body, '$.status'), received_at);
 
 -- One row per (event, destination): the routing plan, and each delivery's fate.
 CREATE TABLE IF NOT EXISTS deliveries (
