@@ -3,6 +3,7 @@
  * mode: this replica's spool, see docs/cluster-mode.md); its actions go through the same
  * operations as the admin API and the CLI (src/ops), so they mean the same through every door.
  */
+import type { RefusedNote } from '../http/refused.js';
 import type { Intake } from '../ingest/intake.js';
 import type { Metrics } from '../metrics.js';
 import type { Operations } from '../ops/operations.js';
@@ -26,6 +27,11 @@ export interface ConsoleDeps {
   /** Cluster mode: what this replica is (role, partitions); pages say their figures are this replica's. */
   cluster?: { status(): Record<string, unknown> };
   sessions: ConsoleSessions;
+  /** Refused callbacks that were not stored (unknown profile, failed auth): metadata only, newest first. */
+  refused?: { list(): readonly RefusedNote[] };
+  /** SENT_TIME_ZONE and MAX_BODY_BYTES, so Try a payload reads a payload as the callback route would. */
+  sentTimeZone?: string | null;
+  maxBodyBytes?: number;
 }
 
 /** Hono's context variables on console routes: the logged-in session. */

@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.adminToken && deps.local) {
     const ops = createOperations({ store: spool, intake, configured: () => [...destinations.keys()], wake: () => dispatcher?.wakeAll() });
     const local = deps.local;
-    app.route('/console', consoleRoutes({ config, spool: local, ops, intake: intake instanceof Intake ? intake : undefined, dispatcher, metrics, cluster: deps.cluster, sessions: new ConsoleSessions(deps.adminToken) }));
+    app.route('/console', consoleRoutes({ config, spool: local, ops, intake: intake instanceof Intake ? intake : undefined, dispatcher, metrics, cluster: deps.cluster, sessions: new ConsoleSessions(deps.adminToken), refused, sentTimeZone: deps.sentTimeZone ?? null, maxBodyBytes: deps.maxBodyBytes }));
   } else {
     app.all('/console/*', (c) => c.json({ error: 'console_disabled', message: 'the console is off: set ADMIN_TOKEN to enable it' }, 404));
     app.all('/console', (c) => c.json({ error: 'console_disabled', message: 'the console is off: set ADMIN_TOKEN to enable it' }, 404));

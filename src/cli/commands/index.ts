@@ -10,5 +10,6 @@ import { schema } from './schema.js';
 import { show } from './show.js';
 import { stats } from './stats.js';
 import { tail } from './tail.js';
+import { test } from './test.js';
 
-export const COMMANDS: readonly Command[] = [tail, schema, check, dead, replay, backfill, rejected, rejectedReplay, enable, stats, show];
+export const COMMANDS: readonly Command[] = [tail, schema, check, test, dead, replay, backfill, rejected, rejectedReplay, enable, stats, show];
