@@ -6,6 +6,7 @@
  * from the router only, no inline script), so a callback's field can never run as script.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { assetRoutes } from './assets.js';
 import type { ConsoleDeps, ConsoleEnv } from './deps.js';
@@ -37,7 +38,9 @@ const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next();
   c.res.headers.set('content-security-policy', CSP);
   c.res.headers.set('x-content-type-options', 'nosniff');
-  c.res.headers.set('referrer-policy', 'no-referrer');
+  // Not no-referrer: under it Chromium sends `Origin: null` on the console's own form posts, which
+  // the same-origin check must refuse. same-origin still tells other sites nothing.
+  c.res.headers.set('referrer-policy', 'same-origin');
   c.res.headers.set('x-frame-options', 'DENY');
   if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
 };
@@ -62,6 +65,10 @@ export function consoleRoutes(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const { sessions } = deps;
   const app = new Hono<ConsoleEnv>();
   app.use('*', securityHeaders);
+  // Forms are read whole (the session's CSRF token is in them): bounded before any is read. Room
+  // for a pasted payload of MAX_BODY_BYTES, form-encoded (up to three bytes each).
+  const maxForm = Math.max(1024 * 1024, 3 * (deps.maxBodyBytes ?? 256 * 1024) + 64 * 1024);
+  app.use('*', bodyLimit({ maxSize: maxForm, onError: (c) => c.text(`the form is over the limit of ${maxForm} bytes`, 413) }));
   app.route('/assets', assetRoutes());
 
   app.get('/', (c) => (sessions.verify(getCookie(c, SESSION_COOKIE)) ? c.redirect('/console/overview') : c.html(<LoginPage />)));

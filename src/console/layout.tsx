@@ -39,6 +39,8 @@ export function Layout({ title, active, csrf, scripts = [], styles = [], childre
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{`${title} · Kaleyra callback router`}</title>
+          {/* No favicon request: the console has none to serve. */}
+          <link rel="icon" href="data:," />
           <link rel="stylesheet" href="/console/assets/console.css" />
           {styles.map((s) => (
             <link rel="stylesheet" href={`/console/assets/${s}`} />

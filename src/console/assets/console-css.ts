@@ -42,4 +42,55 @@ button.danger { background: var(--bad); border-color: var(--bad); }
   th, td { padding: .3rem .35rem; }
   .hide-phone { display: none; }
 }
+/* Overview and Config pages */
+#overview-live h3 { font-size: 1rem; margin: 0 0 .4rem; }
+#overview-live .chart { margin-bottom: .6rem; }
+#overview-live .chart:empty { min-height: 0; }
+#overview-live .uplot { font-family: inherit; }
+#table-rules td.mono, #table-destinations td.mono { word-break: break-word; }
+/* Events and message pages (events.tsx, message.tsx) */
+.nowrap { white-space: nowrap; }
+.wrap-id { word-break: break-all; }
+table.events td { font-size: .9rem; }
+table.events td .badge { margin: 0 .2rem .15rem 0; }
+table.events a.badge { text-decoration: none; }
+td.description { max-width: 22rem; }
+.pager a { font-weight: 600; }
+ol.timeline { list-style: none; padding: 0; margin: 0; }
+.callback h3 { font-size: 1rem; margin: 0 0 .3rem; }
+.callback h4 { font-size: .9rem; margin: .8rem 0 .3rem; color: var(--muted); }
+.callback details { margin-top: .6rem; }
+.callback summary { cursor: pointer; color: var(--accent); }
+.delivery { border-left: 3px solid var(--line); padding-left: .7rem; margin: .5rem 0 .9rem; }
+.delivery p { margin: .2rem 0; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; }
+table.raw-fields th { width: 10rem; }
+@media (max-width: 640px) { dl.facts { grid-template-columns: 1fr; } dl.facts dd { margin-bottom: .3rem; } }
+/* Dead letters, Refused and Try a payload pages (dead-letters.tsx, refused.tsx, try.tsx) */
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.small { font-size: .8rem; }
+.error-text { overflow-wrap: anywhere; }
+pre.payload { max-height: 14rem; overflow: auto; margin: .2rem 0; }
+td.payload-cell { min-width: 14rem; max-width: 32rem; }
+p.actions, form.actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+.card.confirm { border-color: var(--warn); }
+.card.confirm h2 { margin-top: 0; }
+a.cancel { padding: .35rem .5rem; }
+form.try-form .filters { display: flex; flex-wrap: wrap; gap: .5rem; margin-bottom: .6rem; }
+td.why { min-width: 10rem; }
+form.try-form select { max-width: 100%; }
+#try-event { max-height: 32rem; overflow: auto; }
+@media (max-width: 640px) { td.payload-cell { min-width: 12rem; } }
+
+/* Events at phone width: each event a small stacked card instead of a wide row. */
+@media (max-width: 640px) {
+  table.events thead { display: none; }
+  table.events, table.events tbody, table.events tr, table.events td { display: block; width: 100%; }
+  table.events tr { border-bottom: 1px solid var(--line); padding: .45rem 0; }
+  table.events td { border: 0; padding: .05rem 0; }
+  table.events td[data-label]::before { content: attr(data-label) ": "; color: var(--muted); font-size: .8rem; font-family: system-ui, sans-serif; }
+  table.events td.hide-phone { display: none; }
+}
 `;
