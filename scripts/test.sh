@@ -6,6 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The console's browser tests drive Debian's Chromium (playwright-core never downloads a browser).
+# As root on Debian the command installs it; elsewhere it says how, and those tests fail.
+if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test: installing Debian's chromium for the console's browser tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "test: the console's browser tests need Chromium: apt-get install chromium, or set CHROMIUM_PATH" >&2
+  fi
+fi
+
 if [ -z "${KAFKA_BROKERS:-}" ]; then
   bash scripts/kafka.sh clean >&2
   trap 'bash scripts/kafka.sh stop >&2' EXIT

@@ -27,7 +27,7 @@ export const DOCS_SCREENSHOT_DIR = join(ROOT, 'docs', 'screenshots');
 export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
   const path = env.CHROMIUM_PATH || '/usr/bin/chromium';
   if (!existsSync(path)) {
-    const where = env.CI === 'true' ? '.ci/run installs it; that step did not run or failed' : 'install it with `apt-get install -y --no-install-recommends chromium`';
+    const where = env.CI === 'true' ? 'npm test (scripts/test.sh) installs it as root; that step did not run or failed' : 'install it with `apt-get install -y --no-install-recommends chromium`';
     throw new Error(`Chromium not found at ${path} (set CHROMIUM_PATH to another): the console's browser tests need a real browser; ${where}`);
   }
   return path;
