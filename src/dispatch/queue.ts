@@ -30,6 +30,12 @@ export interface DeliveryQueue {
   disableDestination(destination: string, reason: string): void;
   /** Destinations with pending deliveries, configured or not. */
   pendingDestinations(): string[];
+  /**
+   * Runs `work` as one write to the store, so a batch's outcomes and whatever the observers
+   * write about them (the attempt log) share one commit: one disk flush a batch, not one per
+   * statement. A queue without it (a fake, the cluster's outbox) runs `work` as it is.
+   */
+  atomically?<T>(work: () => T): T;
   /** Calls `listener` with the destinations that got new work after each commit; returns the unsubscribe. */
   onCommit(listener: (destinations: ReadonlySet<string>) => void): () => void;
 }

@@ -181,8 +181,17 @@ export class Worker {
     }
   }
 
-  /** Writes down what became of each delivery of a batch, then tells the breaker; false when nothing was. */
+  /**
+   * Writes down what became of each delivery of a batch, then tells the breaker; false when
+   * nothing was. Outcomes and the observers' records of them go to the queue as one write.
+   */
   private settle(batch: readonly QueuedDelivery[], outcomes: readonly DeliveryOutcome[], latencyMs: number): boolean {
+    const { queue } = this.deps;
+    const work = () => this.record(batch, outcomes, latencyMs);
+    return queue.atomically ? queue.atomically(work) : work();
+  }
+
+  private record(batch: readonly QueuedDelivery[], outcomes: readonly DeliveryOutcome[], latencyMs: number): boolean {
     const now = Date.now();
     const done: number[] = [];
     const settled: SettledDelivery[] = [];

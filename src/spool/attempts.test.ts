@@ -144,6 +144,34 @@ describe('AttemptLog: every delivery attempt written down', () => {
     spool.close();
   });
 
+  it('through the real dispatcher: a batch\'s attempts are written in the same transaction as its outcomes (one commit, one disk flush)', async () => {
+    const { spool, db } = spoolFor();
+    const dest: Destination = { ref: REF, maxBatch: 10, lingerMs: 0, deliver: async (batch) => batch.map((_, i): DeliveryOutcome => (i === 0 ? { kind: 'delivered' } : { kind: 'failed', error: new HttpStatusError('POST http://127.0.0.1/hooks answered 503', 503) })), close: async () => undefined };
+    const seen: { inTransaction: boolean; pending: number }[] = [];
+    const pendingNow = () => (db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE state = 'pending' AND attempts = 0").get() as { n: number }).n;
+    // Told after the attempt log: by then the outcomes are written, but not yet committed.
+    const after = { batch: () => seen.push({ inTransaction: db.inTransaction, pending: pendingNow() }) };
+    await acceptReports(spool, 2);
+    const dispatcher = new Dispatcher({
+      queue: spool.queue,
+      destinations: { destinations: new Map([[REF, dest]]), policies: new Map([[REF, DEFAULT_RETRY_POLICY]]) },
+      logger: silentLogger,
+      metrics: new Metrics(),
+      pollMs: 10_000,
+      observers: [spool.attempts, after],
+    });
+    dispatcher.start();
+    try {
+      await waitFor(() => seen.length === 1, 5_000);
+    } finally {
+      await dispatcher.stop(0);
+    }
+    expect(seen).toEqual([{ inTransaction: true, pending: 0 }]);
+    expect(db.inTransaction).toBe(false);
+    expect(attemptRows(db).map((r) => r.outcome)).toEqual(['delivered', 'retry']);
+    spool.close();
+  });
+
   it('goes with its event when retention purges it (foreign keys on: ON DELETE CASCADE holds)', async () => {
     let clock = T0;
     const { spool, db } = spoolFor(() => clock);

@@ -1,8 +1,10 @@
 /**
  * The attempt log behind the message timeline: a dispatcher observer that writes one `attempts`
  * row per delivery attempt (delivered, retried, dead-lettered), one INSERT per batch, and one for
- * a dead letter written without an attempt (its destination disabled). Rows go with their event
- * when retention purges it (ON DELETE CASCADE).
+ * a dead letter written without an attempt (its destination disabled). The dispatcher tells it
+ * inside the queue's transaction (DeliveryQueue.atomically), so a batch's attempts commit with
+ * its outcomes, in one disk flush. Rows go with their event when retention purges it (ON DELETE
+ * CASCADE).
  */
 import type { DeliveryObserver, SettledDelivery } from '../dispatch/worker.js';
 import type { QueuedDelivery } from '../dispatch/queue.js';

@@ -8,7 +8,7 @@ import type { PendingDelivery, WorkListener, WorkNotifier } from './types.js';
 
 export class SpoolQueue {
   private readonly stmt;
-  private readonly markDoneAll: (ids: readonly number[], now: number) => void;
+  private readonly inTransaction: <T>(work: () => T) => T;
 
   constructor(
     db: SpoolDb,
@@ -31,8 +31,10 @@ export class SpoolQueue {
         "SELECT first_at FROM deliveries INDEXED BY deliveries_queue WHERE destination = ? AND state = 'pending' ORDER BY id LIMIT 1",
       ),
       pendingCount: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM deliveries INDEXED BY deliveries_queue WHERE destination = ? AND state = 'pending'"),
+      // A whole batch in one statement: its ids travel as one JSON array.
       done: db.prepare(
-        "UPDATE deliveries SET state = 'done', attempts = attempts + 1, updated_at = ?, last_code = NULL, last_error = NULL WHERE id = ? AND state = 'pending'",
+        `UPDATE deliveries SET state = 'done', attempts = attempts + 1, updated_at = ?, last_code = NULL, last_error = NULL
+          WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending'`,
       ),
       retry: db.prepare(
         "UPDATE deliveries SET attempts = attempts + 1, next_at = ?, updated_at = ?, last_code = ?, last_error = ? WHERE id = ? AND state = 'pending'",
@@ -45,9 +47,8 @@ export class SpoolQueue {
       enable: db.prepare('DELETE FROM destination_state WHERE destination = ?'),
       disabled: db.prepare<[], { destination: string; disabled_at: number; reason: string }>('SELECT * FROM destination_state'),
     };
-    this.markDoneAll = db.transaction((ids: readonly number[], now: number) => {
-      for (const id of ids) this.stmt.done.run(now, id);
-    });
+    const transaction = db.transaction((work: () => unknown) => work());
+    this.inTransaction = <T>(work: () => T) => transaction(work) as T;
   }
 
   /** Called with the destinations that got new work (commits, replays, backfills, enables). */
@@ -89,7 +90,15 @@ export class SpoolQueue {
   }
 
   markDone(ids: readonly number[]): void {
-    this.markDoneAll(ids, this.now());
+    if (ids.length > 0) this.stmt.done.run(this.now(), JSON.stringify(ids));
+  }
+
+  /**
+   * Runs `work` in one transaction (one disk flush): the dispatcher settles a batch in it, so
+   * its outcomes and the attempt log written by its observer commit together.
+   */
+  atomically<T>(work: () => T): T {
+    return this.inTransaction(work);
   }
 
   markRetry(id: number, at: number, code: string, error: string): void {

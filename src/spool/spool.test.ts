@@ -107,6 +107,25 @@ describe('Spool', () => {
       expect(commits).toBeLessThan(200);
     });
 
+    it('fails only the event that cannot be stored, never the callbacks sharing its group commit, and keeps nothing of it', async () => {
+      const spool = spoolAt();
+      const good = [report('m-good-1', 'Delivered'), report('m-good-2', 'Failed')];
+      // No message key: the accept step records it, then its event row breaks NOT NULL.
+      const bad = { ...report('m-bad', 'Delivered'), message_key: null as unknown as string };
+      const settled = await Promise.allSettled([good[0]!, bad, good[1]!].map((e) => spool.commits.accept(e)));
+
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((settled[1] as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+      for (const e of good) expect(spool.operations.event(e.event_id)?.message_key).toBe(e.message_key);
+      expect(spool.operations.event(bad.event_id)).toBeNull();
+      expect(spool.operations.listDeliveries('pending', { limit: 100 }).map((d) => d.event_id).sort()).toEqual(
+        [good[0]!.event_id, good[1]!.event_id, good[1]!.event_id, good[1]!.event_id].sort(),
+      );
+      // Its resend key went with it: the same report, fixed, is a new report, not a resend.
+      const fixed = await spool.commits.accept({ ...bad, message_key: 'm-bad' });
+      expect(fixed).toMatchObject({ duplicate: false, eventId: bad.event_id });
+    });
+
     it('tells onCommit listeners which destinations got new work', async () => {
       const spool = spoolAt();
       const seen: string[][] = [];
