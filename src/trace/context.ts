@@ -5,7 +5,7 @@
  * the spool's commit stores it with the event without every layer between passing it along.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** One span's place in a trace: what a `traceparent` header carries, plus the vendors' `tracestate`. */
 export interface TraceContext {
@@ -41,10 +41,20 @@ export function parseTraceparent(header: string | null | undefined): { traceId: 
   return { traceId, parentId, flags };
 }
 
+// Ids are drawn from a pool refilled 4 KiB at a time: one call into the CSPRNG per ~170 spans
+// instead of one per span (randomBytes per id was 4-5 % of the router's CPU under load).
+const pool = Buffer.allocUnsafe(4096);
+let used = pool.length;
+
 /** A random id of `bytes` bytes in hex, never all zero. */
 function randomId(bytes: number): string {
   for (;;) {
-    const id = randomBytes(bytes).toString('hex');
+    if (used + bytes > pool.length) {
+      randomFillSync(pool);
+      used = 0;
+    }
+    const id = pool.toString('hex', used, used + bytes);
+    used += bytes;
     if (!/^0+$/.test(id)) return id;
   }
 }
