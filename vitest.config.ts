@@ -10,7 +10,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'bench/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
           // Unit tests first, then the integration files: those start brokers, replicas and a
           // 3-node drill that take both cores, and unit tests that wait on real timers (a webhook
           // timeout, a retry) must not share the machine with them.

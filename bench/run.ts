@@ -1,128 +1,73 @@
 /**
- * `npm run bench`: how fast the router turns callbacks into durable, routed events.
- *   1. the pure path (parse -> validate -> enrich -> match), in-process, ops/s;
- *   2. end to end over HTTP on 127.0.0.1: POST callbacks with keep-alive at a fixed
- *      concurrency until each is committed to the spool (group commit), req/s and latency.
- * The router runs in its own process on the shipped routes.config.ts; Kafka destinations use
- * KAFKA_BROKERS when set, else the local sink. Bounded: BENCH_REQUESTS
- * (default 20000) requests at BENCH_CONCURRENCY (default 64).
+ * `npm run bench [-- --quick]`: the router against its baselines, measured side by side in one
+ * run on 127.0.0.1, each target in its own process and the load from another (bench/load.ts):
+ *   ceiling  bare Hono reading the body and answering JSON (bench/targets/ceiling.ts)
+ *   naive    Hono + one awaited kafkajs send per request (bench/targets/naive.ts)
+ *   cluster  the router in cluster mode, one replica
+ *   router   the router as shipped (embedded, real Kafka): saturated, 5,000/s offered, a soak
+ *            for RSS, and a Kafka outage whose backlog must drain.
+ * Kafka is a private broker started and deleted by the run (BENCH_KAFKA_BROKERS: use that one,
+ * no outage test). Every callback has a message_id and id new to the run. Prints a table, writes
+ * bench-results.json at the repo root, exits 1 if any target answered anything but 200.
+ * Full run about 10 minutes; --quick under 2.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { enrichEvent } from '../src/enrich/enrich.js';
-import { uuidv7 } from '../src/enrich/ids.js';
-import { parseCallbackBody } from '../src/ingest/parse.js';
-import { loadRoutes } from '../src/route/load.js';
-import { matchRoutes } from '../src/route/match.js';
-import { validateCallback } from '../src/validate/callback.js';
+import { startBroker } from './broker.js';
+import { cleanUpAll } from './cleanup.js';
+import { measureEmbedded } from './phases/embedded.js';
+import { measureAlone } from './phases/throughput.js';
+import { planFor, type Plan } from './plan.js';
+import { REPO, tempDir } from './processes.js';
+import { loadsOf, non200, resultsJson, type Measured } from './report.js';
+import { formatTable } from './table.js';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-function sample(i: number): string {
-  return JSON.stringify({
-    sender: 'TEST', recipient: `9196208${String(i % 100000).padStart(5, '0')}`, type: 'DEFAULT', flash: 0, total: 1, source: 'API',
-    price: '0.001354', iso_code: i % 3 === 0 ? 'IN' : 'GB', message_id: `bench-${i}:1`, country_name: 'India', campaign_name: '',
-    length: 5, units: 1, sent_time: '2022-04-05 09:55:50', status_time: '2022-04-05 08:55:50+00:00',
-    status_trace: i % 2 ? 'DELIVRD' : 'REJECTED-MULTIPART', status: i % 2 ? 'Delivered' : 'Undelivered',
-    description: 'bench', id: `cb-${i}`, ref: '', ref1: '', ref2: '',
-  });
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+async function measure(plan: Plan, runId: string): Promise<Measured> {
+  const t0 = Date.now();
+  const at = () => `${Math.round((Date.now() - t0) / 1000)} s`;
+  say(`run ${runId}, ${plan.quick ? 'quick' : 'full'}: starting a private Kafka broker`);
+  const broker = await startBroker();
+  say(`${at()}: Kafka at ${broker.brokers}; ceiling`);
+  const ceiling = await measureAlone({ name: 'ceiling', script: 'bench/targets/ceiling.ts', env: {}, ready: '/healthz' }, plan, runId);
+  say(`${at()}: naive`);
+  const naive = await measureAlone({ name: 'naive', script: 'bench/targets/naive.ts', env: { KAFKA_BROKERS: broker.brokers }, ready: '/healthz' }, plan, runId);
+  say(`${at()}: router in cluster mode`);
+  const clusterEnv = { KAFKA_BROKERS: broker.brokers, ROUTER_MODE: 'cluster', CLUSTER_PREFIX: `bench-${runId}`, DATA_DIR: tempDir('kcr-bench-cluster-') };
+  const cluster = await measureAlone({ name: 'cluster', script: 'src/server.ts', env: clusterEnv, ready: '/readyz' }, plan, runId);
+  say(`${at()}: router, embedded: saturated, 5,000/s, soak ${plan.soak.seconds} s, outage ${plan.outage.seconds} s`);
+  const embedded = await measureEmbedded(broker, plan, runId);
+  say(`${at()}: done measuring; stopping the broker`);
+  return { ceiling, naive, cluster, embedded };
 }
 
 async function main(): Promise<void> {
-  const root = join(import.meta.dirname, '..');
-  const config = await loadRoutes(join(root, 'routes.config.ts'));
-
-  // 1. The pure path.
-  const bodies = Array.from({ length: 1000 }, (_, i) => sample(i));
-  const N = 100_000;
-  let t = performance.now();
-  for (let i = 0; i < N; i++) {
-    const p = parseCallbackBody(bodies[i % 1000]!, 'application/json');
-    if (!p.ok) throw new Error('bad sample');
-    const v = validateCallback(p.fields);
-    if (!v.ok) throw new Error('bad sample');
-    const e = enrichEvent(v.callback, p.fields, { profile: 'default', eventId: uuidv7(), receivedAt: new Date(), sentTimeZone: 'UTC' });
-    matchRoutes(e, config.table);
-  }
-  const pureMs = performance.now() - t;
-  console.log(`pure path  parse+validate+enrich+match: ${Math.round(N / (pureMs / 1000)).toLocaleString()} ops/s (${((pureMs * 1000) / N).toFixed(2)} µs/op)`);
-
-  // 2. End to end over HTTP, the router in its own process (as deployed), load from this one.
-  const dir = mkdtempSync(join(tmpdir(), 'kcr-bench-'));
-  const port = 18_000 + Math.floor(Math.random() * 1000);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/server.ts')], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok) break;
-    } catch {
-      if (i > 300) throw new Error('the router did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const latencies: number[] = [];
-  let next = 0;
-  let failed = 0;
-  const post = (body: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = request(
-        { agent, host: '127.0.0.1', port, path: '/callbacks/default', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  t = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < REQUESTS) {
-        const i = next++;
-        const s = performance.now();
-        const status = await post(sample(i));
-        latencies.push(performance.now() - s);
-        if (status !== 200) failed++;
-      }
-    }),
-  );
-  const httpMs = performance.now() - t;
-  latencies.sort((a, b) => a - b);
-  console.log(
-    `end to end HTTP -> durable spool commit (router process, ${process.env.KAFKA_BROKERS ? 'Kafka' : 'local sink'}): ${REQUESTS} requests, concurrency ${CONCURRENCY}: ` +
-      `${Math.round(REQUESTS / (httpMs / 1000)).toLocaleString()} req/s; latency p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms; non-200: ${failed}`,
-  );
-  // Let the dispatcher catch up, and report when the whole backlog was delivered.
-  const gauge = async (state: string) => {
-    const text = await (await fetch(`${base}/metrics`)).text();
-    return [...text.matchAll(new RegExp(`^kcr_deliveries\\{destination="[^"]+",state="${state}"\\} (\\d+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
-  };
-  const until = Date.now() + 120_000;
-  while (Date.now() < until && (await gauge('pending')) > 0) await new Promise((r) => setTimeout(r, 100));
-  const totalMs = performance.now() - t;
-  console.log(`delivered ${await gauge('done')} deliveries within ${(totalMs / 1000).toFixed(2)} s of the first request`);
-  agent.destroy();
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  rmSync(dir, { recursive: true, force: true });
-  if (failed > 0) process.exitCode = 1;
+  const plan = planFor(process.argv.slice(2));
+  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const measured = await measure(plan, runId);
+  await cleanUpAll();
+  const results = resultsJson(measured, plan, runId);
+  writeFileSync(join(REPO, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(formatTable(measured, results));
+  console.log(`\nwritten: bench-results.json`);
+  const failed = Object.entries(loadsOf(measured)).filter(([, load]) => non200(load) > 0);
+  for (const [name, load] of failed) say(`${name}: ${non200(load)} answers other than 200: ${JSON.stringify(load.statuses)}`);
+  if (failed.length) process.exitCode = 1;
 }
 
-main().catch((err) => {
-  console.error(err);
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    say(`${signal}: cleaning up`);
+    void cleanUpAll().finally(() => process.exit(130));
+  });
+}
+main().catch(async (err) => {
+  if (interrupted) return; // what failed is what the clean-up stopped
+  say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  await cleanUpAll();
   process.exit(1);
 });
