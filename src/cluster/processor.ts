@@ -108,7 +108,14 @@ export class PartitionProcessor {
       sessionTimeout: sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 5)),
       rebalanceTimeout: Math.max(sessionTimeoutMs * 3, 30_000),
+      // A transaction costs about ten round trips whatever its size, and kafkajs fetches again only
+      // once the last fetch's batches are committed: with minBytes 1 that came to ~12 callbacks
+      // per transaction under steady load. The broker holds a fetch until 1 MiB or 100 ms have
+      // gathered, so batches grow with the load: 1.2-1.4x the callbacks/s on one replica
+      // (docs/cluster-mode.md, "Capacity model"), for up to 100 ms more before a lone callback
+      // reaches its topic.
       maxWaitTimeInMs: 100,
+      minBytes: 1024 * 1024,
       maxBytesPerPartition: 512 * 1024,
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => logger.error('intake consumer crashed', { error: errorMessage(payload.error), restart: payload.restart }));
