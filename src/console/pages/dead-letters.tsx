@@ -21,10 +21,12 @@ import {
   filterOf,
   formFields,
   listHref,
+  listed,
   refusalText,
   selectionOf,
   when,
   type Fields,
+  type ListState,
 } from './selection.js';
 
 const PATH = '/console/dead-letters';
@@ -37,10 +39,6 @@ const PLACEHOLDERS: Partial<Record<keyof typeof LABELS, string>> = { destination
 type Ctx = Context<ConsoleEnv>;
 type Filter = Record<string, string>;
 
-interface ListState {
-  filter: Filter;
-  notice?: { kind: 'ok' | 'bad'; text: string };
-}
 
 export function deadLetterRoutes(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
@@ -53,14 +51,7 @@ export function deadLetterRoutes(deps: ConsoleDeps): Hono<ConsoleEnv> {
 /** The list page, with a notice after an action (or a refused filter). */
 function page(c: Ctx, deps: ConsoleDeps, state: ListState, status: 200 | 400 = 200) {
   const { filter } = state;
-  let rows: DeliveryRow[] = [];
-  let notice = state.notice;
-  try {
-    rows = deps.ops.listDeadLetters(fromText(filter));
-  } catch (err) {
-    notice = { kind: 'bad', text: `That filter is not valid: ${refusalText(err, SPELLING)}` };
-    status = 400;
-  }
+  const { rows, notice, status: answered } = listed(() => deps.ops.listDeadLetters(fromText(filter)), state, SPELLING, status);
   const limit = Number(filter.limit ?? 100);
   return c.html(
     <Frame c={c} deps={deps}>
@@ -84,7 +75,7 @@ function page(c: Ctx, deps: ConsoleDeps, state: ListState, status: 200 | 400 = 2
         </p>
       </form>
     </Frame>,
-    status,
+    answered,
   );
 }
 

@@ -12,7 +12,7 @@ import { MAX_LIMIT, fromText } from '../../ops/schemas.js';
 import type { RejectedRow, ReingestSummary } from '../../ops/store.js';
 import type { ConsoleDeps, ConsoleEnv } from '../deps.js';
 import { CsrfField, Layout, Notice } from '../layout.js';
-import { Confirm, HiddenFields, confirmed, consoleSpelling, count, filterOf, formFields, listHref, refusalText, selectionOf, when, type Fields } from './selection.js';
+import { Confirm, HiddenFields, confirmed, consoleSpelling, count, filterOf, formFields, listHref, listed, refusalText, selectionOf, when, type Fields, type ListState } from './selection.js';
 
 const PATH = '/console/refused';
 /** The admin API's refused-payload filter fields (src/ops/schemas.ts), with the page's labels. */
@@ -25,10 +25,6 @@ const SHOWN_BODY = 4_000;
 type Ctx = Context<ConsoleEnv>;
 type Filter = Record<string, string>;
 
-interface ListState {
-  filter: Filter;
-  notice?: { kind: 'ok' | 'bad'; text: string; detail?: string[] };
-}
 
 export function refusedRoutes(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
@@ -39,14 +35,7 @@ export function refusedRoutes(deps: ConsoleDeps): Hono<ConsoleEnv> {
 
 function page(c: Ctx, deps: ConsoleDeps, state: ListState, status: 200 | 400 = 200) {
   const { filter } = state;
-  let rows: RejectedRow[] = [];
-  let notice = state.notice;
-  try {
-    rows = deps.ops.listRejected(fromText(filter));
-  } catch (err) {
-    notice = { kind: 'bad', text: `That filter is not valid: ${refusalText(err, SPELLING)}` };
-    status = 400;
-  }
+  const { rows, notice, status: answered } = listed(() => deps.ops.listRejected(fromText(filter)), state, SPELLING, status);
   const limit = Number(filter.limit ?? 50);
   const pending = rows.filter((r) => r.replayed_event_id === null).length;
   return c.html(
@@ -76,7 +65,7 @@ function page(c: Ctx, deps: ConsoleDeps, state: ListState, status: 200 | 400 = 2
       </form>
       <Unstored deps={deps} />
     </Frame>,
-    status,
+    answered,
   );
 }
 

@@ -95,6 +95,25 @@ export function refusalText(err: unknown, spelling: Spelling): string {
   throw err;
 }
 
+/** A list page's state: its filter, and the notice an action (or a refused filter) left. */
+export interface ListState {
+  filter: Record<string, string>;
+  notice?: { kind: 'ok' | 'bad'; text: string; detail?: string[] };
+}
+
+/**
+ * The rows a list page shows for its filter; a filter the operation refuses becomes the page's
+ * notice and a 400, with no rows.
+ * @example const { rows, notice, status } = listed(() => deps.ops.listRejected(fromText(filter)), state, SPELLING, 200)
+ */
+export function listed<T>(list: () => T[], state: ListState, spelling: Spelling, status: 200 | 400): { rows: T[]; notice: ListState['notice']; status: 200 | 400 } {
+  try {
+    return { rows: list(), notice: state.notice, status };
+  } catch (err) {
+    return { rows: [], notice: { kind: 'bad', text: `That filter is not valid: ${refusalText(err, spelling)}` }, status: 400 };
+  }
+}
+
 /** "1 dead letter", "12 dead letters". */
 export const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
