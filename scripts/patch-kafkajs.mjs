@@ -1,6 +1,10 @@
-// npm postinstall: installs scripts/kafkajs/filterAbortedMessages.js over kafkajs 2.2.4's own
-// (read_committed consumers leak records of aborted transactions; see that file). Any other
-// kafkajs version is left alone with a warning: the fix must be checked against it first.
+// npm postinstall: installs our two files over kafkajs 2.2.4's own. Any other kafkajs version is
+// left alone with a warning: each file must be checked against it first.
+//   scripts/kafkajs/filterAbortedMessages.js: read_committed consumers leaked records of aborted
+//     transactions (a fix; see that file).
+//   scripts/kafkajs/record-v0.js: the same record bytes, encoded without an allocation per header
+//     and per varint (speed, issue 11; see that file).
+//   scripts/kafkajs/crc32C.js: the same checksum, eight bytes a step (speed, issue 11).
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -15,10 +19,17 @@ try {
   process.exit(0); // not installed (yet): nothing to patch
 }
 const { version } = JSON.parse(readFileSync(pkg, 'utf8'));
-const target = join(dirname(pkg), 'src', 'consumer', 'filterAbortedMessages.js');
-if (version !== '2.2.4' || !existsSync(target)) {
-  console.warn(`patch-kafkajs: kafkajs ${version} is not the version the aborted-transaction fix is for (2.2.4); left as it is`);
+const src = join(dirname(pkg), 'src');
+const files = [
+  ['filterAbortedMessages.js', join(src, 'consumer', 'filterAbortedMessages.js'), 'read_committed filtering of aborted transactions fixed'],
+  ['record-v0.js', join(src, 'protocol', 'recordBatch', 'record', 'v0', 'index.js'), 'record encoding in one buffer'],
+  ['crc32C.js', join(src, 'protocol', 'recordBatch', 'crc32C', 'crc32C.js'), 'CRC-32C eight bytes a step'],
+];
+if (version !== '2.2.4' || files.some(([, target]) => !existsSync(target))) {
+  console.warn(`patch-kafkajs: kafkajs ${version} is not the version these files are for (2.2.4); left as it is`);
   process.exit(0);
 }
-copyFileSync(join(here, 'kafkajs', 'filterAbortedMessages.js'), target);
-console.log('patch-kafkajs: read_committed filtering of aborted transactions fixed in kafkajs 2.2.4');
+for (const [ours, target, what] of files) {
+  copyFileSync(join(here, 'kafkajs', ours), target);
+  console.log(`patch-kafkajs: ${what} (kafkajs 2.2.4)`);
+}
