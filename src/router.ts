@@ -62,6 +62,7 @@ export async function startRouter({ config, settings, logger = createLogger(), c
     path: settings.spoolPath,
     dedupeWindowMs: settings.dedupeWindowMs,
     retentionMs: settings.retentionMs,
+    bodyEncoding: settings.spoolCompression,
     // In cluster mode the spool is the edge's fallback: everything in it goes to the intake topic.
     // Planned in the commit, with the config of that moment: the one whose workers deliver.
     plan: cluster ? FORWARD_PLAN : (event) => matchRoutes(event, live.current.table),

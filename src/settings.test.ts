@@ -27,6 +27,7 @@ describe('loadSettings', () => {
       sentTimeZone: null,
       dedupeWindowMs: 600_000,
       retentionMs: 168 * 3_600_000,
+      spoolCompression: 'deflate',
       shutdownTimeoutMs: 10_000,
       adminToken: undefined,
       kafkaRequestTimeoutMs: 15_000,
@@ -58,6 +59,7 @@ describe('loadSettings', () => {
         SENT_TIME_ZONE: 'Asia/Kolkata',
         DEDUPE_WINDOW_MS: '0',
         RETENTION_HOURS: '1.5',
+        SPOOL_COMPRESSION: 'NONE',
         SHUTDOWN_TIMEOUT_MS: '500',
         ADMIN_TOKEN: 'a-long-admin-token',
         KAFKA_REQUEST_TIMEOUT_MS: '2000',
@@ -94,6 +96,7 @@ describe('loadSettings', () => {
       sentTimeZone: 'Asia/Kolkata',
       dedupeWindowMs: 0,
       retentionMs: 5_400_000,
+      spoolCompression: 'none',
       shutdownTimeoutMs: 500,
       adminToken: 'a-long-admin-token',
       kafkaRequestTimeoutMs: 2_000,
@@ -172,6 +175,7 @@ describe('loadSettings', () => {
     ['KAFKA_TLS_REJECT_UNAUTHORIZED', 'no', 'must be true or false'],
     ['KAFKA_COMPRESSION', 'snappy', 'must be none or gzip (snappy, lz4 and zstd need codecs the router does not ship)'],
     ['KAFKA_COMPRESSION', 'zstd', 'must be none or gzip'],
+    ['SPOOL_COMPRESSION', 'gzip', 'must be deflate or none'],
     ['KAFKA_TLS_CA_FILE', '/nonexistent/ca.pem', 'cannot read /nonexistent/ca.pem (ENOENT)'],
   ])('%s=%j is a ConfigError naming the variable', (name, value, detail) => {
     expect(settingsError({ [name]: value }).message).toContain(`- ${name}: ${detail}`);

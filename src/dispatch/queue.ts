@@ -22,7 +22,11 @@ export interface DeliveryQueue {
   due(destination: string, limit: number): QueuedDelivery[];
   /** When the destination's next pending delivery falls due (ms epoch), or null. */
   nextDueAt(destination: string): number | null;
-  markDone(ids: readonly number[]): void;
+  /**
+   * Marks a batch delivered. `latencyMs`: the batch's round trip, kept with each delivery (the
+   * message timeline shows it as the successful attempt; no attempt row is written for it).
+   */
+  markDone(ids: readonly number[], latencyMs?: number): void;
   markRetry(id: number, at: number, code: string, error: string): void;
   markDead(id: number, code: string, error: string): void;
   /** Destinations switched off (a webhook that answered 410), with why. */

@@ -220,7 +220,7 @@ export class Worker {
     });
     const wasOpen = this.breaker.status(now).circuit !== 'closed';
     if (done.length > 0) {
-      this.deps.queue.markDone(done);
+      this.deps.queue.markDone(done, latencyMs);
       this.deps.metrics.inc('deliveries_total', { destination: this.ref, outcome: 'done' }, done.length);
       this.breaker.succeeded();
     } else if (failed > 0) {

@@ -20,7 +20,7 @@ const T0 = Date.parse('2026-11-01T10:00:00Z');
 /** A spool (in memory, its clock in the test's hands) whose every event goes to REF; the db is the test's window on its tables. */
 function spoolFor(now: () => number = Date.now): { spool: Spool; db: SpoolDb } {
   const db = openSpoolDb(':memory:');
-  const spool = new Spool({ path: ':memory:', db, now, retentionMs: 60_000, plan: () => ({ destinations: [REF], rules: ['crm'], fallback: false }) });
+  const spool = new Spool({ path: ':memory:', db, now, retentionMs: 60_000, dedupeWindowMs: 60_000, plan: () => ({ destinations: [REF], rules: ['crm'], fallback: false }) });
   return { spool, db };
 }
 
@@ -33,7 +33,7 @@ async function acceptReports(spool: Spool, n: number): Promise<QueuedDelivery[]>
 }
 
 describe('AttemptLog: every delivery attempt written down', () => {
-  it('writes one row per attempted delivery of a batch, with its attempt number, outcome, status code and the batch latency; a skipped one is no attempt', async () => {
+  it('writes one row per failed attempt of a batch, with its attempt number, outcome, status code and the batch latency; a skipped one is no attempt, a delivered one is kept by its delivery', async () => {
     let clock = T0;
     const { spool, db } = spoolFor(() => clock);
     const [a, b, c, d] = await acceptReports(spool, 4);
@@ -50,7 +50,6 @@ describe('AttemptLog: every delivery attempt written down', () => {
     );
     const sent = T0 + 1_000 - 12;
     expect(attemptRows(db)).toEqual([
-      { delivery_id: a!.id, destination: REF, attempt: 1, at: sent, latency_ms: 12, outcome: 'delivered', status_code: null, code: null, error: null },
       { delivery_id: b!.id, destination: REF, attempt: 3, at: sent, latency_ms: 12, outcome: 'retry', status_code: 503, code: 'http_503', error: 'POST http://127.0.0.1/hooks answered 503' },
       { delivery_id: c!.id, destination: REF, attempt: 1, at: sent, latency_ms: 12, outcome: 'dead', status_code: null, code: 'timeout', error: 'POST http://127.0.0.1/hooks: timed out (retries exhausted)' },
     ]);
@@ -168,7 +167,12 @@ describe('AttemptLog: every delivery attempt written down', () => {
     }
     expect(seen).toEqual([{ inTransaction: true, pending: 0 }]);
     expect(db.inTransaction).toBe(false);
-    expect(attemptRows(db).map((r) => r.outcome)).toEqual(['delivered', 'retry']);
+    expect(attemptRows(db).map((r) => r.outcome)).toEqual(['retry']);
+    // The success is on its delivery, written in the same transaction: done, with the round trip.
+    const done = db.prepare("SELECT attempts, latency_ms FROM deliveries WHERE state = 'done'").all() as { attempts: number; latency_ms: number | null }[];
+    expect(done).toHaveLength(1);
+    expect(done[0]!.attempts).toBe(1);
+    expect(done[0]!.latency_ms).toEqual(expect.any(Number));
     spool.close();
   });
 
@@ -176,8 +180,8 @@ describe('AttemptLog: every delivery attempt written down', () => {
     let clock = T0;
     const { spool, db } = spoolFor(() => clock);
     const [a] = await acceptReports(spool, 1);
-    spool.attempts.batch(REF, [{ delivery: a!, result: 'delivered', code: null, error: null }], 3);
-    spool.queue.markDone([a!.id]);
+    spool.attempts.batch(REF, [{ delivery: a!, result: 'retry', code: 'http_503', error: 'answered 503' }], 3);
+    spool.queue.markDone([a!.id], 3);
     expect(attemptRows(db)).toHaveLength(1);
     clock += 60_001;
     expect(spool.operations.purge()).toBe(1);

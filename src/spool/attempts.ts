@@ -1,7 +1,10 @@
 /**
  * The attempt log behind the message timeline: a dispatcher observer that writes one `attempts`
- * row per delivery attempt (delivered, retried, dead-lettered), one INSERT per batch, and one for
- * a dead letter written without an attempt (its destination disabled). The dispatcher tells it
+ * row per failed delivery attempt (retried, dead-lettered), one INSERT per batch, and one for a
+ * dead letter written without an attempt (its destination disabled). A success needs no row: the
+ * delivery itself keeps when it was done and the batch's round trip (`deliveries.latency_ms`,
+ * written by the queue's markDone), and the timeline shows that as its last attempt. Spools
+ * before version 5 also have rows for successes; the timeline reads both. The dispatcher tells it
  * inside the queue's transaction (DeliveryQueue.atomically), so a batch's attempts commit with
  * its outcomes, in one disk flush. Rows go with their event when retention purges it (ON DELETE
  * CASCADE).
@@ -54,9 +57,9 @@ export class AttemptLog implements DeliveryObserver {
     );
   }
 
-  /** Every attempted delivery of the batch; skipped ones were not attempted. */
+  /** Every failed attempt of the batch; skipped ones were not attempted, delivered ones see above. */
   batch(destination: string, settled: readonly SettledDelivery[], latencyMs: number): void {
-    const rows = settled.filter((s) => s.result !== 'skipped').map((s) => row(s.delivery, s.result as AttemptRow['outcome'], s.code, s.error));
+    const rows = settled.filter((s) => s.result === 'retry' || s.result === 'dead').map((s) => row(s.delivery, s.result as AttemptRow['outcome'], s.code, s.error));
     const latency = Math.max(0, Math.round(latencyMs));
     this.write(destination, rows, this.now() - latency, latency);
   }

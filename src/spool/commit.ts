@@ -8,7 +8,9 @@ import { StoreUnavailableError, errorMessage } from '../errors.js';
 import type { DeliveryEvent } from '../event.js';
 import type { RouteMatch } from '../route/match.js';
 import { callbackContext, currentTrace, encodeStoredTrace, type TraceContext } from '../trace/context.js';
+import { encodeBody, type BodyEncoding } from './body-codec.js';
 import type { SpoolDb } from './db.js';
+import type { RecentBodies } from './recent-bodies.js';
 import type { WorkNotifier } from './types.js';
 
 export interface AcceptResult {
@@ -29,6 +31,15 @@ export interface GroupCommitOptions {
   now: () => number;
   /** Under load, how long a commit waits for more requests to join it; default 2 ms. */
   commitDelayMs?: number;
+  /**
+   * Resolves once what was committed is on disk (WalSync.sync): the callbacks of a commit are
+   * answered after it. Default: nothing to wait for (the commit itself was synchronous).
+   */
+  durable?: () => Promise<void>;
+  /** Told each stored event's JSON, for the dispatcher to read back without decoding it. */
+  recent?: RecentBodies;
+  /** How each event's JSON is stored; default deflate. */
+  bodyEncoding?: BodyEncoding;
 }
 
 interface Waiting {
@@ -84,7 +95,8 @@ export class GroupCommit {
     this.commitDelayMs = opts.commitDelayMs ?? 2;
     this.stmt = {
       eventPut: db.prepare(
-        'INSERT INTO events (event_id, message_key, type, profile, status_class, received_at, body, route, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO events (event_id, message_key, type, profile, status_class, received_at, body, route, traceparent,
+           iso_code, request_id, status, status_final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deliveryPut: db.prepare(
         `INSERT INTO deliveries (event_seq, destination, message_key, state, first_at, next_at, updated_at)
@@ -154,47 +166,62 @@ export class GroupCommit {
     const batch = this.waiting;
     this.waiting = [];
     if (batch.length === 0) return;
+    const started = performance.now();
     let results: (AcceptResult | Error)[];
     try {
-      const started = performance.now();
       results = this.commitBatch(batch);
-      const ms = performance.now() - started;
-      this.stats.ms += ms;
-      // A listener's failure must not turn a commit that happened into one that failed.
-      for (const listener of this.committed) {
-        try {
-          listener(ms / 1000, batch.length);
-        } catch {
-          /* metrics only */
-        }
-      }
-      this.stats.commits++;
-      this.stats.events += batch.length;
-      const recovered = this.failedAt !== null;
-      this.lastError = null;
-      this.failedAt = null;
-      if (recovered) this.failingChanged(false);
     } catch (err) {
-      const first = this.failedAt === null;
-      this.lastError = errorMessage(err);
-      this.failedAt = this.opts.now();
-      this.failures++;
-      if (first) this.failingChanged(true);
-      const failure = new StoreUnavailableError(`the spool could not commit: ${this.lastError}`, err);
-      for (const w of batch) w.reject(failure);
+      this.failed(batch, err);
       return;
     }
+    // The dispatcher may start on the rows now: a delivery made before the flush below is done
+    // is at worst made again after a power loss, as at-least-once allows. The callers wait.
+    this.notifier.notify(this.touched(results));
+    const durable = this.opts.durable?.() ?? Promise.resolve();
+    durable.then(
+      () => this.succeeded(batch, results, performance.now() - started),
+      (err: unknown) => this.failed(batch, err),
+    );
+  }
+
+  private touched(results: (AcceptResult | Error)[]): Set<string> {
     const touched = new Set<string>();
+    for (const r of results) if (!(r instanceof Error) && !r.duplicate) for (const d of r.route.destinations) touched.add(d);
+    return touched;
+  }
+
+  private succeeded(batch: Waiting[], results: (AcceptResult | Error)[], ms: number): void {
+    this.stats.ms += ms;
+    // A listener's failure must not turn a commit that happened into one that failed.
+    for (const listener of this.committed) {
+      try {
+        listener(ms / 1000, batch.length);
+      } catch {
+        /* metrics only */
+      }
+    }
+    this.stats.commits++;
+    this.stats.events += batch.length;
+    const recovered = this.failedAt !== null;
+    this.lastError = null;
+    this.failedAt = null;
+    if (recovered) this.failingChanged(false);
     batch.forEach((w, i) => {
       const r = results[i]!;
-      if (r instanceof Error) {
-        w.reject(new StoreUnavailableError(`the spool could not store this event: ${errorMessage(r)}`, r));
-        return;
-      }
-      if (!r.duplicate) for (const d of r.route.destinations) touched.add(d);
-      w.resolve(r);
+      if (r instanceof Error) w.reject(new StoreUnavailableError(`the spool could not store this event: ${errorMessage(r)}`, r));
+      else w.resolve(r);
     });
-    this.notifier.notify(touched);
+  }
+
+  /** The commit, or its flush to disk, failed: every callback of the batch gets the error. */
+  private failed(batch: Waiting[], err: unknown): void {
+    const first = this.failedAt === null;
+    this.lastError = errorMessage(err);
+    this.failedAt = this.opts.now();
+    this.failures++;
+    if (first) this.failingChanged(true);
+    const failure = new StoreUnavailableError(`the spool could not commit: ${this.lastError}`, err);
+    for (const w of batch) w.reject(failure);
   }
 
   /** One event, inside the batch transaction: the accept step, then the rows it decided. */
@@ -203,6 +230,7 @@ export class GroupCommit {
     if (decision.duplicate) return { eventId: decision.eventId, duplicate: true, stale: false, route: NO_ROUTE };
     const { event: stored, stale, route } = decision;
     const now = this.opts.now();
+    const json = stored === event ? body : JSON.stringify(stored);
     const seq = this.stmt.eventPut.run(
       stored.event_id,
       stored.message_key,
@@ -210,11 +238,16 @@ export class GroupCommit {
       stored.profile,
       stored.status_class,
       now,
-      stored === event ? body : JSON.stringify(stored),
+      encodeBody(json, this.opts.bodyEncoding),
       // The rules it matched, kept so its timeline shows them whatever the config says later.
       JSON.stringify(route),
       trace,
+      stored.iso_code,
+      stored.request_id,
+      stored.status,
+      stored.status_final ? 1 : 0,
     ).lastInsertRowid;
+    this.opts.recent?.remember(Number(seq), stored.event_id, json);
     for (const d of route.destinations) this.stmt.deliveryPut.run(seq, d, stored.message_key, now, now, now);
     return { eventId: stored.event_id, duplicate: false, stale, route };
   }

@@ -13,8 +13,12 @@ export function openSpoolDb(path: string): SpoolDb {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  // FULL: a commit is on disk when it returns, which is what our 2xx promises.
-  db.pragma('synchronous = FULL');
+  // NORMAL: a commit returns without waiting for the disk; SQLite still syncs around each
+  // checkpoint, so the file is never corrupt. A group commit's callbacks are answered only after
+  // the WAL's own flush (wal-sync.ts), off the event loop: that is what our 2xx promises. Other
+  // writes (delivery outcomes, operator actions, refused payloads) survive a killed process at
+  // once and a power loss from the next checkpoint or group commit on.
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   let version = db.pragma('user_version', { simple: true }) as number;

@@ -4,6 +4,7 @@
  * a replay done by another replica, so the copy does not show it dead any longer.
  */
 import type { DeliveryEvent } from '../event.js';
+import { encodeBody } from './body-codec.js';
 import type { SpoolDb } from './db.js';
 
 export interface MirroredDeadLetter {
@@ -21,8 +22,10 @@ export class DeadLetterMirror {
   constructor(private readonly db: SpoolDb) {
     this.stmt = {
       event: db.prepare(
-        `INSERT OR IGNORE INTO events (event_id, message_key, type, profile, status_class, received_at, body)
-         VALUES (@event_id, @message_key, @type, @profile, @status_class, @received_at, @body)`,
+        `INSERT OR IGNORE INTO events (event_id, message_key, type, profile, status_class, received_at, body,
+           iso_code, request_id, status, status_final)
+         VALUES (@event_id, @message_key, @type, @profile, @status_class, @received_at, @body,
+           @iso_code, @request_id, @status, @status_final)`,
       ),
       seq: db.prepare<[string], { seq: number }>('SELECT seq FROM events WHERE event_id = ?'),
       update: db.prepare(
@@ -52,7 +55,11 @@ export class DeadLetterMirror {
         profile: e.profile,
         status_class: e.status_class,
         received_at: Date.parse(e.received_at) || d.at,
-        body: JSON.stringify(e),
+        body: encodeBody(JSON.stringify(e)),
+        iso_code: e.iso_code,
+        request_id: e.request_id,
+        status: e.status,
+        status_final: e.status_final ? 1 : 0,
       });
       const seq = this.stmt.seq.get(e.event_id)!.seq;
       const row = { seq, destination: d.destination, message_key: e.message_key, code: d.code, error: d.error, at: d.at };

@@ -4,6 +4,7 @@
  * whose final report never came. Every statement is prepared once; optional filters are NULL.
  */
 import type { DeliveryEvent } from '../event.js';
+import { decodeBody } from './body-codec.js';
 import type { SpoolDb } from './db.js';
 import { DEFAULT_CHUNK, chunked, drain, plan, type BulkOptions, type BulkResult, type ChunkRow, type Plan, type PlanRow, type RowsFn } from './chunked.js';
 import type { DeliveryFilter, DeliveryRecord, DeliveryState, WorkNotifier } from './types.js';
@@ -103,7 +104,7 @@ export class SpoolOperations {
       counts: db.prepare<[], { destination: string; state: string; n: number }>(
         'SELECT destination, state, COUNT(*) AS n FROM deliveries GROUP BY destination, state ORDER BY destination, state',
       ),
-      event: db.prepare<[string], { body: string }>('SELECT body FROM events WHERE event_id = ?'),
+      event: db.prepare<[string], { body: string | Buffer }>('SELECT body FROM events WHERE event_id = ?'),
       purgeEvents: db.prepare(
         `DELETE FROM events WHERE received_at < ?
            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.state = 'pending')`,
@@ -192,7 +193,7 @@ export class SpoolOperations {
   /** Reads one stored event. */
   event(eventId: string): DeliveryEvent | null {
     const row = this.stmt.event.get(eventId);
-    return row ? (JSON.parse(row.body) as DeliveryEvent) : null;
+    return row ? (JSON.parse(decodeBody(row.body)) as DeliveryEvent) : null;
   }
 
   /**
@@ -202,7 +203,8 @@ export class SpoolOperations {
   purge(): number {
     this.beforePurge();
     const now = this.now();
-    const cutoff = now - this.retention.retentionMs;
+    // Events stay at least the resend window: they are what recognises a resend (accept-state.ts).
+    const cutoff = now - Math.max(this.retention.retentionMs, this.retention.dedupeWindowMs);
     return this.db.transaction(() => {
       const n = this.stmt.purgeEvents.run(cutoff).changes;
       this.stmt.purgeDedupe.run(now - this.retention.dedupeWindowMs);

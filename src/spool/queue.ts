@@ -3,7 +3,9 @@
  * destinations switched off by the far end. What the dispatcher works from.
  */
 import { childContext, decodeStoredTrace } from '../trace/context.js';
+import { decodeBody } from './body-codec.js';
 import type { SpoolDb } from './db.js';
+import type { RecentBodies } from './recent-bodies.js';
 import type { PendingDelivery, WorkListener, WorkNotifier } from './types.js';
 
 export class SpoolQueue {
@@ -14,10 +16,11 @@ export class SpoolQueue {
     db: SpoolDb,
     private readonly notifier: WorkNotifier,
     private readonly now: () => number,
+    private readonly recent?: RecentBodies,
   ) {
     this.stmt = {
-      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string; traceparent: string | null }>(
-        `SELECT d.id, e.event_id, d.message_key, e.type, d.attempts, d.first_at, e.body, e.traceparent
+      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; seq: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string | Buffer; traceparent: string | null }>(
+        `SELECT d.id, e.seq, e.event_id, d.message_key, e.type, d.attempts, d.first_at, e.body, e.traceparent
            FROM deliveries d INDEXED BY deliveries_queue JOIN events e ON e.seq = d.event_seq
           WHERE d.destination = @dest AND d.state = 'pending' AND d.next_at <= @now
             AND NOT EXISTS (SELECT 1 FROM deliveries p
@@ -33,7 +36,7 @@ export class SpoolQueue {
       pendingCount: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM deliveries INDEXED BY deliveries_queue WHERE destination = ? AND state = 'pending'"),
       // A whole batch in one statement: its ids travel as one JSON array.
       done: db.prepare(
-        `UPDATE deliveries SET state = 'done', attempts = attempts + 1, updated_at = ?, last_code = NULL, last_error = NULL
+        `UPDATE deliveries SET state = 'done', attempts = attempts + 1, updated_at = ?, latency_ms = ?, last_code = NULL, last_error = NULL
           WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending'`,
       ),
       retry: db.prepare(
@@ -67,7 +70,7 @@ export class SpoolQueue {
       .all({ dest: destination, now: this.now(), limit })
       .map((r) => {
         const callback = decodeStoredTrace(r.traceparent);
-        return { id: r.id, eventId: r.event_id, messageKey: r.message_key, type: r.type, attempts: r.attempts, firstAt: r.first_at, body: r.body, trace: callback && childContext(callback) };
+        return { id: r.id, eventId: r.event_id, messageKey: r.message_key, type: r.type, attempts: r.attempts, firstAt: r.first_at, body: this.recent?.get(r.seq, r.event_id) ?? decodeBody(r.body), trace: callback && childContext(callback) };
       });
   }
 
@@ -89,8 +92,9 @@ export class SpoolQueue {
     return this.stmt.oldestPending.get(destination)?.first_at ?? null;
   }
 
-  markDone(ids: readonly number[]): void {
-    if (ids.length > 0) this.stmt.done.run(this.now(), JSON.stringify(ids));
+  markDone(ids: readonly number[], latencyMs?: number): void {
+    const latency = latencyMs === undefined ? null : Math.max(0, Math.round(latencyMs));
+    if (ids.length > 0) this.stmt.done.run(this.now(), latency, JSON.stringify(ids));
   }
 
   /**

@@ -1,5 +1,5 @@
 /** The spool's tables. Bump SPOOL_VERSION and add a migration when this changes. */
-export const SPOOL_VERSION = 4;
+export const SPOOL_VERSION = 5;
 
 /** From each older version to the next, run in order on open. */
 export const SPOOL_MIGRATIONS: Record<number, string> = {
@@ -24,6 +24,23 @@ export const SPOOL_MIGRATIONS: Record<number, string> = {
     ALTER TABLE events ADD COLUMN traceparent TEXT;
     ALTER TABLE events ADD COLUMN route TEXT;
   `,
+  // 4 -> 5: bodies are compressed from now on (body-codec.ts; the old ones stay TEXT and read as
+  // they are), so the Events filters and figures read columns filled at insert, backfilled here,
+  // instead of indexes over json_extract(body) (SPOOL_LATE_DDL makes the new ones). A delivery
+  // keeps its round trip itself (the first attempt's success writes no attempts row).
+  4: `
+    ALTER TABLE events ADD COLUMN iso_code TEXT;
+    ALTER TABLE events ADD COLUMN request_id TEXT;
+    ALTER TABLE events ADD COLUMN status TEXT;
+    ALTER TABLE events ADD COLUMN status_final INTEGER;
+    ALTER TABLE deliveries ADD COLUMN latency_ms INTEGER;
+    DROP INDEX IF EXISTS events_iso;
+    DROP INDEX IF EXISTS events_request;
+    DROP INDEX IF EXISTS events_status;
+    UPDATE events SET iso_code = json_extract(body, '$.iso_code'), request_id = json_extract(body, '$.request_id'),
+      status = json_extract(body, '$.status'), status_final = json_extract(body, '$.status_final')
+      WHERE typeof(body) = 'text' AND json_valid(body);
+  `,
 };
 
 export const SPOOL_DDL = `
@@ -35,25 +52,30 @@ CREATE TABLE IF NOT EXISTS events (
   profile      TEXT NOT NULL,
   status_class TEXT NOT NULL,
   received_at  INTEGER NOT NULL,
+  -- The event's JSON as body-codec.ts stores it: a BLOB (format byte, then deflate) since version
+  -- 5, plain JSON TEXT before. TEXT affinity keeps a BLOB as it is.
   body         TEXT NOT NULL,
   -- W3C traceparent of the callback (received or started here); null before version 4.
   traceparent  TEXT,
   -- The routing decision at accept, JSON {rules, fallback, destinations}: the rules it matched
   -- under the config of the day. Null before version 4 and for mirrored dead letters.
-  route        TEXT
+  route        TEXT,
+  -- Copied out of the event at insert (version 5; backfilled from the body for older rows), for
+  -- the Events filters and figures: the body is compressed. status_final is 0 or 1, null when
+  -- unknown (a row from before version 5 whose body lacks it).
+  iso_code     TEXT,
+  request_id   TEXT,
+  status       TEXT,
+  status_final INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
 -- Every report of one message, for its timeline (GET /admin/messages/<id>, kcr show).
 CREATE INDEX IF NOT EXISTS events_message ON events(message_key);
 -- The console's Events page (event-list.ts): one index per filter, each ending in received_at
 -- (and the rowid, seq) so a filtered page is read newest first off the index and a time range
--- narrows the same index. The JSON paths must read exactly as in event-list.ts. Measured cost:
--- about 6 µs more per stored event (three JSON parses), next to a commit's fsync of milliseconds.
+-- narrows the same index. Those on columns added in version 5 are in SPOOL_LATE_DDL.
 CREATE INDEX IF NOT EXISTS events_class ON events(status_class, received_at);
 CREATE INDEX IF NOT EXISTS events_profile ON events(profile, received_at);
-CREATE INDEX IF NOT EXISTS events_iso ON events(json_extract(body, '$.iso_code'), received_at);
-CREATE INDEX IF NOT EXISTS events_request ON events(json_extract(body, '$.request_id'), received_at);
-CREATE INDEX IF NOT EXISTS events_status ON events(json_extract(body, '$.status'), received_at);
 
 -- One row per (event, destination): the routing plan, and each delivery's fate.
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -67,7 +89,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
   next_at     INTEGER NOT NULL,
   updated_at  INTEGER NOT NULL,
   last_code   TEXT,
-  last_error  TEXT
+  last_error  TEXT,
+  -- The round trip of the attempt that delivered it; null until then (and before version 5).
+  latency_ms  INTEGER
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(destination, next_at) WHERE state = 'pending';
 -- The queue in arrival order: a dispatcher reads a batch off its head without sorting a backlog.
@@ -144,5 +168,10 @@ CREATE TABLE IF NOT EXISTS destination_state (
 
 /** Indexes over columns a migration may have just added: made after the migrations. */
 export const SPOOL_LATE_DDL = `
+-- The Events filters on columns of version 5 (see events_class above). Until version 5 these
+-- names were indexes over json_extract(body, ...), which the migration drops.
+CREATE INDEX IF NOT EXISTS events_iso ON events(iso_code, received_at);
+CREATE INDEX IF NOT EXISTS events_request ON events(request_id, received_at);
+CREATE INDEX IF NOT EXISTS events_status ON events(status, received_at);
 CREATE INDEX IF NOT EXISTS message_state_interim ON message_state(profile, updated_at) WHERE rank = 1 AND missing_at IS NULL;
 `;

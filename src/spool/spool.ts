@@ -20,6 +20,9 @@ import { SpoolTimeline } from './timeline.js';
 import { EventList } from './event-list.js';
 import { SpoolFigures } from './figures.js';
 import { WorkNotifier } from './types.js';
+import { WalSync } from './wal-sync.js';
+import type { BodyEncoding } from './body-codec.js';
+import { RecentBodies } from './recent-bodies.js';
 
 export type { AcceptResult } from './commit.js';
 export type { InterimMessage } from './operations.js';
@@ -43,6 +46,8 @@ export interface SpoolOptions {
   now?: () => number;
   /** Under load, how long a commit waits for more requests to join it; default 2 ms. */
   commitDelayMs?: number;
+  /** How new events' JSON is stored (body-codec.ts); default deflate. */
+  bodyEncoding?: BodyEncoding;
 }
 
 const DAY = 86_400_000;
@@ -68,6 +73,7 @@ export class Spool {
   readonly figures: SpoolFigures;
   readonly retentionMs: number;
   private readonly db: SpoolDb;
+  private readonly walSync: WalSync;
 
   constructor(opts: SpoolOptions) {
     this.path = opts.path;
@@ -78,12 +84,19 @@ export class Spool {
     const notifier = new WorkNotifier();
     const state = new SqliteAcceptState(this.db);
     const plan = opts.plan ?? NO_PLAN;
+    // Event JSON the dispatcher reads back soon after the commit (under 1 MB). Larger kept bodies
+    // long enough to reach V8's old space, which cost more in garbage collection than it saved.
+    const recent = new RecentBodies(512);
+    this.walSync = new WalSync(this.db.memory ? null : `${this.db.name}-wal`);
     this.commits = new GroupCommit(this.db, notifier, {
       decide: (event) => acceptEvent(event, state, { plan, dedupeWindowMs, now }),
       now,
       commitDelayMs: opts.commitDelayMs,
+      durable: () => this.walSync.sync(),
+      recent,
+      bodyEncoding: opts.bodyEncoding,
     });
-    this.queue = new SpoolQueue(this.db, notifier, now);
+    this.queue = new SpoolQueue(this.db, notifier, now, recent);
     this.rejected = new RejectedStore(this.db, now);
     this.deadMirror = new DeadLetterMirror(this.db);
     this.deliveryCounts = new DeliveryCounts(this.db);
@@ -96,6 +109,7 @@ export class Spool {
 
   close(): void {
     this.rejected.flush();
+    this.walSync.close();
     if (this.db.open) this.db.close();
   }
 }

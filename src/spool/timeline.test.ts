@@ -47,6 +47,40 @@ describe('SpoolTimeline: one message as the spool kept it', () => {
     clock = T0;
   });
 
+  it('shows a success as the last attempt of its delivery, from the delivery row, after the failed ones', async () => {
+    const s = spool();
+    await s.commits.accept(report({ message_id: MSG, status: 'Undelivered' }));
+    const [crm] = s.queue.due('webhook:crm', 10);
+    clock += 1_000;
+    s.attempts.batch('webhook:crm', [{ delivery: crm!, result: 'retry', code: 'http_503', error: 'answered 503' }], 40);
+    s.queue.markRetry(crm!.id, clock, 'http_503', 'answered 503');
+    clock += 2_000;
+    const [again] = s.queue.due('webhook:crm', 10);
+    s.attempts.batch('webhook:crm', [{ delivery: again!, result: 'delivered', code: null, error: null }], 25);
+    s.queue.markDone([again!.id], 25);
+
+    const crmDelivery = s.timeline.message(MSG, 100)!.callbacks[0]!.deliveries.find((d) => d.destination === 'webhook:crm')!;
+    expect(crmDelivery.state).toBe('done');
+    expect(crmDelivery.attempts).toEqual([
+      { attempt: 1, at: new Date(T0 + 1_000 - 40).toISOString(), outcome: 'retry', status_code: 503, latency_ms: 40, code: 'http_503', error: 'answered 503' },
+      { attempt: 2, at: new Date(T0 + 3_000 - 25).toISOString(), outcome: 'delivered', status_code: null, latency_ms: 25, code: null, error: null },
+    ]);
+  });
+
+  it('does not show a success twice when a spool from before version 5 logged it as an attempt row', async () => {
+    const s = spool();
+    await s.commits.accept(report({ message_id: MSG, status: 'Sent', status_trace: '' }));
+    const [events] = s.queue.due('kafka:events', 10);
+    clock += 1_000;
+    s.queue.markDone([events!.id], 10);
+    // What version 4's attempt log wrote for every success.
+    (s as unknown as { db: Database.Database }).db
+      .prepare("INSERT INTO attempts (event_seq, delivery_id, destination, attempt, at, latency_ms, outcome) SELECT event_seq, id, destination, 1, ?, 10, 'delivered' FROM deliveries WHERE id = ?")
+      .run(clock - 10, events!.id);
+    const attempts = s.timeline.message(MSG, 100)!.callbacks[0]!.deliveries[0]!.attempts;
+    expect(attempts.map((a) => [a.attempt, a.outcome, a.latency_ms])).toEqual([[1, 'delivered', 10]]);
+  });
+
   it('shows each report (raw, enriched, the rules it matched), its deliveries with every attempt, oldest first, and the message state', async () => {
     const s = spool();
     const sent = report({ message_id: MSG, status: 'Sent', status_trace: '', status_time: '2022-04-05 08:55:00+00:00' });

@@ -5,6 +5,7 @@
  */
 import type { DeliveryEvent } from '../event.js';
 import { statusRank } from '../vocabulary/status.js';
+import { decodeBody } from './body-codec.js';
 import type { SpoolDb } from './db.js';
 import type { DeliveryState } from './types.js';
 
@@ -91,7 +92,7 @@ interface EventRow {
   event_id: string;
   type: string;
   received_at: number;
-  body: string;
+  body: string | Buffer;
   route: string | null;
 }
 
@@ -105,6 +106,9 @@ interface DeliveryRow {
   updated_at: number;
   last_code: string | null;
   last_error: string | null;
+  attempts: number;
+  /** The successful batch's round trip (spool version 5 on); null before that, or not delivered. */
+  latency_ms: number | null;
 }
 
 interface AttemptRow {
@@ -142,7 +146,7 @@ export class SpoolTimeline {
         'SELECT seq, event_id, type, received_at, body, route FROM events INDEXED BY events_message WHERE message_key = ? ORDER BY seq DESC LIMIT ?',
       ),
       deliveries: db.prepare<[string], DeliveryRow>(
-        `SELECT id, event_seq, destination, state, first_at, next_at, updated_at, last_code, last_error
+        `SELECT id, event_seq, destination, state, first_at, next_at, updated_at, last_code, last_error, attempts, latency_ms
            FROM deliveries WHERE event_seq IN (SELECT value FROM json_each(?)) ORDER BY id`,
       ),
       attempts: db.prepare<[string], AttemptRow>(
@@ -188,7 +192,7 @@ function group<T, K>(rows: readonly T[], key: (r: T) => K): Map<K, T[]> {
 }
 
 function callbackOf(e: EventRow, deliveries: TimelineDelivery[]): TimelineCallback {
-  const { raw, raw_query, ...event } = JSON.parse(e.body) as DeliveryEvent;
+  const { raw, raw_query, ...event } = JSON.parse(decodeBody(e.body)) as DeliveryEvent;
   return {
     event_id: e.event_id,
     received_at: iso(e.received_at),
@@ -213,16 +217,22 @@ function deliveryOf(d: DeliveryRow, attempts: readonly AttemptRow[]): TimelineDe
     updated_at: iso(d.updated_at),
     last_code: d.last_code,
     last_error: d.last_error,
-    attempts: attempts.map((a) => ({
-      attempt: a.attempt,
-      at: iso(a.at),
-      outcome: a.outcome,
-      status_code: a.status_code,
-      latency_ms: a.latency_ms,
-      code: a.code,
-      error: a.error,
-    })),
+    attempts: [...attempts.map(attemptOf), ...success(d, attempts)],
   };
+}
+
+function attemptOf(a: AttemptRow): TimelineAttempt {
+  return { attempt: a.attempt, at: iso(a.at), outcome: a.outcome, status_code: a.status_code, latency_ms: a.latency_ms, code: a.code, error: a.error };
+}
+
+/**
+ * The successful attempt of a delivered one, from the delivery row itself (no attempt row is
+ * written for a success since spool version 5): sent its round trip before it was marked done.
+ */
+function success(d: DeliveryRow, logged: readonly AttemptRow[]): TimelineAttempt[] {
+  if (d.state !== 'done' || d.latency_ms === null || logged.some((a) => a.outcome === 'delivered' && a.attempt === d.attempts)) return [];
+  const at = d.updated_at - d.latency_ms;
+  return [{ attempt: d.attempts, at: iso(at), outcome: 'delivered', status_code: null, latency_ms: d.latency_ms, code: null, error: null }];
 }
 
 function stateOf(s: StateRow): TimelineState {

@@ -1,5 +1,5 @@
 /** Delivery events for tests, made the way the HTTP edge makes them: validate, then enrich. */
-import { randomUUID } from 'node:crypto';
+import { eventIdOf } from '../accept/accept.js';
 import { enrichEvent, type EnrichContext } from '../enrich/enrich.js';
 import type { DeliveryEvent } from '../event.js';
 import { validateCallback } from '../validate/callback.js';
@@ -11,5 +11,8 @@ import { validateCallback } from '../validate/callback.js';
 export function eventFrom(fields: Record<string, unknown>, ctx: Partial<EnrichContext> = {}): DeliveryEvent {
   const valid = validateCallback(fields);
   if (!valid.ok) throw new Error(`test input is not a valid callback: ${JSON.stringify(valid.problems)}`);
-  return enrichEvent(valid.callback, fields, { profile: 'default', eventId: randomUUID(), receivedAt: new Date(), sentTimeZone: 'UTC', ...ctx });
+  const event = enrichEvent(valid.callback, fields, { profile: 'default', eventId: '', receivedAt: new Date(), sentTimeZone: 'UTC', ...ctx });
+  // As the HTTP edge does (intake.ts): the event id is the UUID of the resend key.
+  if (ctx.eventId === undefined) event.event_id = eventIdOf(event);
+  return event;
 }
