@@ -6,6 +6,7 @@ import { Metrics } from '../metrics.js';
 import { DEFAULT_RETRY_POLICY, HttpStatusError } from '../retry/policy.js';
 import { Dispatcher } from './dispatcher.js';
 import type { DeliveryQueue, QueuedDelivery } from './queue.js';
+import { PROBE_EVERY_MS, probeAfterMs } from './worker.js';
 
 /**
  * An in-memory DeliveryQueue that records what the dispatcher wrote down. Like the spool, it
@@ -130,5 +131,23 @@ describe('a destination that breaks its contract', () => {
     while (q.log.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     await dispatcher.stop(0);
     expect(q.log).toEqual(['retry 2 no_outcome', 'done 1']);
+  });
+});
+
+describe('how long a failing destination is left alone before the next probe', () => {
+  const policy = { ...DEFAULT_RETRY_POLICY, initialDelayMs: 1_000, multiplier: 2, maxDelayMs: 5 * 60_000 };
+
+  it('grows with the retry backoff at first', () => {
+    expect(probeAfterMs(policy, 1, () => 0.5)).toBe(1_000);
+    expect(probeAfterMs(policy, 3, () => 0.5)).toBe(2_000);
+  });
+
+  it('never passes PROBE_EVERY_MS, however long the destination has been failing, so a destination back from an outage is found within seconds', () => {
+    expect(PROBE_EVERY_MS).toBe(5_000);
+    for (const failures of [10, 50, 500]) expect(probeAfterMs(policy, failures, () => 0.999)).toBe(PROBE_EVERY_MS);
+  });
+
+  it("keeps a policy's initialDelayMs when that is longer", () => {
+    expect(probeAfterMs({ ...policy, initialDelayMs: 30_000 }, 20, () => 0.999)).toBe(30_000);
   });
 });

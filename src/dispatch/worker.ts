@@ -84,7 +84,7 @@ export class Worker {
     if (rateLimit) deps.metrics.define('rate_limited_seconds_total', 'Time workers waited for their destination\'s rate limit before a batch.', ['destination']);
     this.breaker = new CircuitBreaker({
       threshold: deps.breakerThreshold,
-      cooldownMs: (failures) => Math.max(policy.initialDelayMs, backoffMs(policy, failures, deps.random)),
+      cooldownMs: (failures) => probeAfterMs(policy, failures, deps.random),
     });
   }
 
@@ -310,5 +310,21 @@ export class Worker {
 /** The compiler's check that every outcome kind is handled above. */
 function assertNever(x: never): never {
   throw new Error(`unhandled delivery outcome: ${JSON.stringify(x)}`);
+}
+
+/**
+ * A paused destination is probed (one delivery) at least every PROBE_EVERY_MS, however long it
+ * has been failing: a probe is one request, and a destination that comes back then gets its
+ * backlog within seconds. Growing with the retry policy's backoff alone, the pause reached
+ * minutes after a long outage (up to maxDelayMs, 5 min by default, jittered), and the backlog
+ * waited that long after Kafka was back (issue 11's outage drain). A Retry-After still pauses
+ * the destination as long as it asks (breaker.ts), a policy's initialDelayMs longer than this is
+ * kept, and each delivery keeps its own backoff.
+ */
+export const PROBE_EVERY_MS = 5_000;
+
+/** How long the circuit stays open after `failures` failed batches in a row. */
+export function probeAfterMs(policy: RetryPolicyOptions, failures: number, random: () => number = Math.random): number {
+  return Math.max(policy.initialDelayMs, Math.min(PROBE_EVERY_MS, backoffMs(policy, failures, random)));
 }
 
