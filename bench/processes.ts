@@ -51,14 +51,17 @@ async function terminate(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts `node --import tsx <script>` from the repo on a free port and waits until `ready`
- * answers 200 (60 s at most). Its stderr is kept in the bench's stderr for post-mortems.
+ * Starts `node --import tsx <script>` from the repo (or, for an absolute `.js` path, plain
+ * `node <script>` from its app directory `cwd`: the router as the image runs it, see
+ * bench/shipped.ts) on a free port and waits until `ready` answers 200 (60 s at most). Its
+ * stderr is kept in the bench's stderr for post-mortems.
  * @example await startTarget('ceiling', 'bench/targets/ceiling.ts', {}, '/healthz')
  */
-export async function startTarget(name: string, script: string, env: Record<string, string>, ready: string): Promise<Target> {
+export async function startTarget(name: string, script: string, env: Record<string, string>, ready: string, cwd: string = REPO): Promise<Target> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...TSX, join(REPO, script)], {
-    cwd: REPO,
+  const args = script.endsWith('.js') ? [script] : [...TSX, join(REPO, script)];
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, KAFKA_BROKERS: '', ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

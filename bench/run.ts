@@ -6,6 +6,8 @@
  *   cluster  the router in cluster mode, one replica
  *   router   the router as shipped (embedded, real Kafka): saturated, 5,000/s offered, a soak
  *            for RSS, and a Kafka outage whose backlog must drain.
+ * Both router targets run as the Docker image runs them: compiled, plain `node src/server.js`
+ * (bench/shipped.ts builds that layout first, in a few seconds).
  * Kafka is a private broker started and deleted by the run (BENCH_KAFKA_BROKERS: use that one,
  * no outage test). Every callback has a message_id and id new to the run. Prints a table, writes
  * bench-results.json at the repo root, exits 1 if any target answered anything but 200.
@@ -19,6 +21,7 @@ import { cleanUpAll } from './cleanup.js';
 import { measureEmbedded } from './phases/embedded.js';
 import { measureAlone } from './phases/throughput.js';
 import { planFor, type Plan } from './plan.js';
+import { shippedRouter } from './shipped.js';
 import { REPO, tempDir } from './processes.js';
 import { loadsOf, non200, resultsJson, type Measured } from './report.js';
 import { formatTable } from './table.js';
@@ -36,9 +39,10 @@ async function measure(plan: Plan, runId: string): Promise<Measured> {
   const naive = await measureAlone({ name: 'naive', script: 'bench/targets/naive.ts', env: { KAFKA_BROKERS: broker.brokers }, ready: '/healthz' }, plan, runId);
   say(`${at()}: router in cluster mode`);
   const clusterEnv = { KAFKA_BROKERS: broker.brokers, ROUTER_MODE: 'cluster', CLUSTER_PREFIX: `bench-${runId}`, DATA_DIR: tempDir('kcr-bench-cluster-') };
-  const cluster = await measureAlone({ name: 'cluster', script: 'src/server.ts', env: clusterEnv, ready: '/readyz' }, plan, runId);
+  const shipped = await shippedRouter();
+  const cluster = await measureAlone({ name: 'cluster', ...shipped, env: clusterEnv, ready: '/readyz' }, plan, runId);
   say(`${at()}: router, embedded: saturated, 5,000/s, soak ${plan.soak.seconds} s, outage ${plan.outage.seconds} s`);
-  const embedded = await measureEmbedded(broker, plan, runId);
+  const embedded = await measureEmbedded(broker, plan, runId, shipped);
   say(`${at()}: done measuring; stopping the broker`);
   return { ceiling, naive, cluster, embedded };
 }

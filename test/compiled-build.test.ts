@@ -5,48 +5,14 @@
  * `node src/server.js` (no tsx loader for the router), it takes the provider's sample and writes
  * it to its local sink, and a SIGHUP loads an edited config.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImageLayout } from '../scripts/image-layout.js';
 import { postSample } from '../src/testing/samples.js';
 import { waitFor } from './support/kafka.js';
 import { ROOT, tempDir } from './support/router.js';
-
-const run = promisify(execFile);
-const PACKAGE = '@kaleyra-callback-router/delivery-events';
-const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-
-/** Builds what the image holds into `app/`: compiled src/, node_modules, the package's dist, the config. */
-async function buildImageLayout(root: string): Promise<string> {
-  const app = join(root, 'app');
-  // As in the image: the workspace package under packages/, linked from node_modules.
-  const pkg = join(app, 'packages', 'delivery-events');
-  mkdirSync(join(app, 'node_modules', '@kaleyra-callback-router'), { recursive: true });
-  // The event contract as `npm run build:events` makes it.
-  await run(process.execPath, [tsc, '-p', join(ROOT, 'packages/delivery-events/tsconfig.json'), '--outDir', join(pkg, 'dist')]);
-  copyFileSync(join(ROOT, 'packages/delivery-events/package.json'), join(pkg, 'package.json'));
-  symlinkSync(pkg, join(app, 'node_modules', PACKAGE));
-  // The router as `tsc -p tsconfig.build.json` compiles it, resolving the package to that dist/.
-  const buildConfig = join(root, 'tsconfig.build.json');
-  writeFileSync(
-    buildConfig,
-    JSON.stringify({
-      extends: join(ROOT, 'tsconfig.build.json'),
-      compilerOptions: { outDir: join(app, 'src'), typeRoots: [join(ROOT, 'node_modules/@types')], paths: { [PACKAGE]: [join(pkg, 'dist/index.d.ts')] } },
-      include: [join(ROOT, 'src')],
-      exclude: [join(ROOT, 'src/**/*.test.ts'), join(ROOT, 'src/**/*.test-d.ts'), join(ROOT, 'src/testing')],
-    }),
-  );
-  await run(process.execPath, [tsc, '-p', buildConfig]);
-  for (const dep of readdirSync(join(ROOT, 'node_modules'))) {
-    if (dep !== '@kaleyra-callback-router' && dep !== '.bin') symlinkSync(join(ROOT, 'node_modules', dep), join(app, 'node_modules', dep));
-  }
-  copyFileSync(join(ROOT, 'package.json'), join(app, 'package.json'));
-  copyFileSync(join(ROOT, 'routes.config.ts'), join(app, 'routes.config.ts'));
-  return app;
-}
 
 describe('the compiled build (what the Docker image runs)', () => {
   const dir = tempDir('kcr-compiled-');
@@ -57,7 +23,7 @@ describe('the compiled build (what the Docker image runs)', () => {
   const url = `http://127.0.0.1:${port}`;
 
   beforeAll(async () => {
-    app = await buildImageLayout(dir.path);
+    app = await buildImageLayout(dir.path, ROOT);
     proc = spawn(process.execPath, ['src/server.js'], {
       cwd: app,
       env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: join(dir.path, 'data'), ROUTES_CONFIG: join(app, 'routes.config.ts'), LOG_LEVEL: 'info', NODE_ENV: 'production' },

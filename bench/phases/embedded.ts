@@ -7,6 +7,7 @@ import type { Broker } from '../broker.js';
 import type { Plan } from '../plan.js';
 import { generateLoad, startTarget, tempDir } from '../processes.js';
 import { RssSampler } from '../rss.js';
+import type { ShippedRouter } from '../shipped.js';
 import { outage, type OutageResult } from './outage.js';
 import { measureWithAck, type AckMeasured } from './settle.js';
 import { soak, type SoakResult } from './soak.js';
@@ -23,11 +24,11 @@ export interface EmbeddedResult {
 }
 
 /**
- * @example await measureEmbedded(broker, plan, runId)
+ * @example await measureEmbedded(broker, plan, runId, await shippedRouter())
  */
-export async function measureEmbedded(broker: Broker, plan: Plan, runId: string): Promise<EmbeddedResult> {
+export async function measureEmbedded(broker: Broker, plan: Plan, runId: string, shipped: ShippedRouter): Promise<EmbeddedResult> {
   const env = { KAFKA_BROKERS: broker.brokers, DATA_DIR: tempDir('kcr-bench-router-') };
-  const router = await startTarget('router', 'src/server.ts', env, '/readyz');
+  const router = await startTarget('router', shipped.script, env, '/readyz', shipped.cwd);
   const rss = new RssSampler(router.pid);
   try {
     const saturated = await measureWithAck(router, () => closedLoad(router, plan, `${runId}-router`), plan.settleTimeoutS);

@@ -9,6 +9,8 @@ export interface TargetSpec {
   env: Record<string, string>;
   /** Answers 200 once the target can take load. */
   ready: string;
+  /** The process's directory; default the repository. */
+  cwd?: string;
 }
 
 /**
@@ -25,7 +27,7 @@ export function closedLoad(target: Target, plan: Plan, prefix: string): Promise<
  * @example await measureAlone({ name: 'ceiling', script: 'bench/targets/ceiling.ts', env: {}, ready: '/healthz' }, plan, runId)
  */
 export async function measureAlone(spec: TargetSpec, plan: Plan, runId: string): Promise<LoadResult> {
-  const target = await startTarget(spec.name, spec.script, spec.env, spec.ready);
+  const target = await startTarget(spec.name, spec.script, spec.env, spec.ready, spec.cwd);
   try {
     return await closedLoad(target, plan, `${runId}-${spec.name}`);
   } finally {
