@@ -62,13 +62,23 @@ describe('replay and backfill in chunks', () => {
 
   it('a callback that arrives during a long replay is committed between its chunks, not after it', async () => {
     await deadLetters(60);
+    const during = eventFrom(postSample({ id: randomUUID(), message_id: 'during' }));
     const order: string[] = [];
-    const replay = spool.operations.replayInChunks({}, 'dead', { chunkSize: 4, onProgress: (n, of) => order.push(`${n}/${of}`) });
-    const accepted = spool.commits.accept(eventFrom(postSample({ id: randomUUID(), message_id: 'during' }))).then(() => order.push('callback committed'));
+    // Looked for after each chunk: its answer also waits for the WAL's flush (wal-sync.ts), which
+    // on a busy disk can end after the replay; the commit itself must come between chunks.
+    const replay = spool.operations.replayInChunks({}, 'dead', {
+      chunkSize: 4,
+      onProgress: (n, of) => {
+        order.push(`${n}/${of}`);
+        if (!order.includes('callback committed') && spool.operations.event(during.event_id)) order.push('callback committed');
+      },
+    });
+    const accepted = spool.commits.accept(during);
     await Promise.all([replay, accepted]);
     const committedAt = order.indexOf('callback committed');
     expect(committedAt).toBeGreaterThan(0);
     expect(committedAt).toBeLessThan(order.indexOf('80/80'));
+    expect(await accepted).toMatchObject({ eventId: during.event_id, duplicate: false });
     // The callback's new delivery was not part of the replay's selection, and is pending as accepted.
     expect(spool.operations.listDeliveries('pending', { messageKey: 'during' })).toHaveLength(1);
   });
