@@ -11,6 +11,8 @@ import { callbackContext, currentTrace, encodeStoredTrace, type TraceContext } f
 import { encodeBody, type BodyEncoding } from './body-codec.js';
 import type { SpoolDb } from './db.js';
 import type { RecentBodies } from './recent-bodies.js';
+import { messageHash } from './message-hash.js';
+import { RouteDecisions } from './route-decisions.js';
 import type { WorkNotifier } from './types.js';
 
 export interface AcceptResult {
@@ -47,7 +49,7 @@ interface Waiting {
   /** The event's JSON, made before the commit so the transaction only writes. */
   body: string;
   /** Its trace context as stored (`events.traceparent`). */
-  trace: string;
+  trace: Buffer;
   resolve: (r: AcceptResult) => void;
   reject: (e: unknown) => void;
 }
@@ -84,6 +86,7 @@ export class GroupCommit {
   private flushScheduled = false;
   private lastFlushAt = 0;
   private readonly commitDelayMs: number;
+  private readonly routes: RouteDecisions;
   private readonly stmt;
   private readonly commitBatch: (batch: Waiting[]) => (AcceptResult | Error)[];
 
@@ -93,13 +96,14 @@ export class GroupCommit {
     private readonly opts: GroupCommitOptions,
   ) {
     this.commitDelayMs = opts.commitDelayMs ?? 2;
+    this.routes = new RouteDecisions(db);
     this.stmt = {
       eventPut: db.prepare(
-        `INSERT INTO events (event_id, message_key, type, profile, status_class, received_at, body, route, traceparent,
+        `INSERT INTO events (event_id, message_key, type, profile, status_class, received_at, body, route_id, traceparent,
            iso_code, request_id, status, status_final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deliveryPut: db.prepare(
-        `INSERT INTO deliveries (event_seq, destination, message_key, state, first_at, next_at, updated_at)
+        `INSERT INTO deliveries (event_seq, destination, message_hash, state, first_at, next_at, updated_at)
          VALUES (?, ?, ?, 'pending', ?, ?, ?)`,
       ),
       probe: db.prepare('INSERT OR REPLACE INTO readiness_probe (id, at, pad) VALUES (1, ?, zeroblob(?))'),
@@ -130,12 +134,21 @@ export class GroupCommit {
         }
       }),
     );
+    // A rolled-back write may have taken a routing decision it stored with it: look them up again.
     this.commitBatch = (batch) => {
       try {
         return together(batch);
       } catch (err) {
+        this.routes.forget();
         if (!(err instanceof OneEventFailed)) throw err;
-        return apart(batch);
+        try {
+          const results = apart(batch);
+          if (results.some((r) => r instanceof Error)) this.routes.forget();
+          return results;
+        } catch (again) {
+          this.routes.forget();
+          throw again;
+        }
       }
     };
   }
@@ -225,7 +238,7 @@ export class GroupCommit {
   }
 
   /** One event, inside the batch transaction: the accept step, then the rows it decided. */
-  private store(event: DeliveryEvent, body: string, trace: string): AcceptResult {
+  private store(event: DeliveryEvent, body: string, trace: Buffer): AcceptResult {
     const decision = this.opts.decide(event);
     if (decision.duplicate) return { eventId: decision.eventId, duplicate: true, stale: false, route: NO_ROUTE };
     const { event: stored, stale, route } = decision;
@@ -240,7 +253,7 @@ export class GroupCommit {
       now,
       encodeBody(json, this.opts.bodyEncoding),
       // The rules it matched, kept so its timeline shows them whatever the config says later.
-      JSON.stringify(route),
+      this.routes.idOf(JSON.stringify(route)),
       trace,
       stored.iso_code,
       stored.request_id,
@@ -248,7 +261,10 @@ export class GroupCommit {
       stored.status_final ? 1 : 0,
     ).lastInsertRowid;
     this.opts.recent?.remember(Number(seq), stored.event_id, json);
-    for (const d of route.destinations) this.stmt.deliveryPut.run(seq, d, stored.message_key, now, now, now);
+    if (route.destinations.length > 0) {
+      const message = messageHash(stored.message_key);
+      for (const d of route.destinations) this.stmt.deliveryPut.run(seq, d, message, now, now, now);
+    }
     return { eventId: stored.event_id, duplicate: false, stale, route };
   }
 

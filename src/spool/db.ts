@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { messageHash } from './message-hash.js';
 import { SPOOL_DDL, SPOOL_LATE_DDL, SPOOL_MIGRATIONS, SPOOL_VERSION } from './schema.sql.js';
 
 export type SpoolDb = Database.Database;
@@ -21,23 +22,45 @@ export function openSpoolDb(path: string): SpoolDb {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  let version = db.pragma('user_version', { simple: true }) as number;
-  const fresh = version === 0;
-  db.exec(SPOOL_DDL);
-  if (!fresh) {
-    for (; version < SPOOL_VERSION; version++) migrate(db, SPOOL_MIGRATIONS[version] ?? '');
-  }
-  db.exec(SPOOL_LATE_DDL);
-  db.pragma(`user_version = ${SPOOL_VERSION}`);
+  registerSpoolFunctions(db);
+  // All of it or none: a migration cut short (a kill, a full disk) is run again whole next time.
+  db.transaction(() => {
+    let version = db.pragma('user_version', { simple: true }) as number;
+    const fresh = version === 0;
+    const before = tableNames(db);
+    db.exec(SPOOL_DDL);
+    if (!fresh) {
+      const made = new Set([...tableNames(db)].filter((t) => !before.has(t)));
+      for (; version < SPOOL_VERSION; version++) migrate(db, SPOOL_MIGRATIONS[version] ?? '', made);
+    }
+    db.exec(SPOOL_LATE_DDL);
+    db.pragma(`user_version = ${SPOOL_VERSION}`);
+  })();
   return db;
 }
 
 /**
- * Runs one migration's statements. A column the tables made above already have (a table new
- * since that version) is not added twice.
+ * The SQL functions the spool's statements use: message_hash(key) (message-hash.ts), for the
+ * statements that make deliveries from events (a backfill, the migration to version 6). Done
+ * by openSpoolDb, and by a Spool on a connection it is given.
  */
-function migrate(db: SpoolDb, sql: string): void {
+export function registerSpoolFunctions(db: SpoolDb): void {
+  db.function('message_hash', { deterministic: true }, (key: unknown) => messageHash(String(key)));
+}
+
+function tableNames(db: SpoolDb): Set<string> {
+  return new Set(db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
+}
+
+/**
+ * Runs one migration's statements. A table SPOOL_DDL made just now (new since that version) is
+ * already in its newest shape: statements that alter or update it are skipped. A column an older
+ * table already has is not added twice.
+ */
+function migrate(db: SpoolDb, sql: string, made: ReadonlySet<string>): void {
   for (const statement of sql.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const target = /^(?:ALTER TABLE|UPDATE) (\w+)/i.exec(statement)?.[1];
+    if (target !== undefined && made.has(target)) continue;
     const add = /^ALTER TABLE (\w+) ADD COLUMN (\w+)/i.exec(statement);
     if (add && (db.pragma(`table_info(${add[1]})`) as { name: string }[]).some((c) => c.name === add[2])) continue;
     db.exec(statement);

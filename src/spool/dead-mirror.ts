@@ -6,6 +6,7 @@
 import type { DeliveryEvent } from '../event.js';
 import { encodeBody } from './body-codec.js';
 import type { SpoolDb } from './db.js';
+import { messageHash } from './message-hash.js';
 
 export interface MirroredDeadLetter {
   event: DeliveryEvent;
@@ -34,8 +35,8 @@ export class DeadLetterMirror {
       ),
       exists: db.prepare<[number, string], { n: number }>('SELECT 1 AS n FROM deliveries WHERE event_seq = ? AND destination = ?'),
       insert: db.prepare(
-        `INSERT INTO deliveries (event_seq, destination, message_key, state, attempts, first_at, next_at, updated_at, last_code, last_error)
-         VALUES (@seq, @destination, @message_key, 'dead', 1, @at, @at, @at, @code, @error)`,
+        `INSERT INTO deliveries (event_seq, destination, message_hash, state, attempts, first_at, next_at, updated_at, last_code, last_error)
+         VALUES (@seq, @destination, @message_hash, 'dead', 1, @at, @at, @at, @code, @error)`,
       ),
       replayed: db.prepare(
         `UPDATE deliveries SET state = 'done', updated_at = @at
@@ -62,7 +63,7 @@ export class DeadLetterMirror {
         status_final: e.status_final ? 1 : 0,
       });
       const seq = this.stmt.seq.get(e.event_id)!.seq;
-      const row = { seq, destination: d.destination, message_key: e.message_key, code: d.code, error: d.error, at: d.at };
+      const row = { seq, destination: d.destination, message_hash: messageHash(e.message_key), code: d.code, error: d.error, at: d.at };
       if (this.stmt.exists.get(seq, d.destination)) this.stmt.update.run(row);
       else this.stmt.insert.run(row);
     })();

@@ -282,7 +282,7 @@ describe('a version 4 spool (plain JSON bodies, indexes over json_extract) opene
       await s.commits.accept(fresh);
       const db = new Database(path, { readonly: true });
       try {
-        expect(db.pragma('user_version', { simple: true })).toBe(5);
+        expect(db.pragma('user_version', { simple: true })).toBe(6);
         const rows = db.prepare('SELECT event_id, typeof(body) AS stored, iso_code, request_id, status, status_final FROM events ORDER BY seq').all();
         expect(rows).toEqual([
           { event_id: oldDelivered.event_id, stored: 'text', iso_code: 'US', request_id: oldDelivered.request_id, status: 'Delivered', status_final: 1 },

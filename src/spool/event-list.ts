@@ -93,13 +93,14 @@ const CONDITIONS: Record<Exclude<keyof EventListFilter, 'delivery'>, string> = {
 };
 
 /**
- * The outcome filters. Dead and pending start from the deliveries in that state (the
- * deliveries_state index), which are few next to the events; done and none look at each event's
- * deliveries (deliveries_event) while walking the events newest first, and most events qualify.
+ * The outcome filters. Dead and pending start from the deliveries in that state, which are few
+ * next to the events, each on its partial index (deliveries_dead, the queue's); done and none
+ * look at each event's deliveries (deliveries_event) while walking the events newest first, and
+ * most events qualify.
  */
 const OUTCOMES: Record<DeliveryOutcome, string> = {
-  dead: "seq IN (SELECT event_seq FROM deliveries WHERE state = 'dead')",
-  pending: "seq IN (SELECT event_seq FROM deliveries WHERE state = 'pending')",
+  dead: "seq IN (SELECT event_seq FROM deliveries INDEXED BY deliveries_dead WHERE state = 'dead')",
+  pending: "seq IN (SELECT event_seq FROM deliveries INDEXED BY deliveries_queue WHERE state = 'pending')",
   done:
     'EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq)' +
     " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.state != 'done')",

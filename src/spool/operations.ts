@@ -17,7 +17,7 @@ const DELIVERY_FILTER = `
   AND (@ids IS NULL OR d.id IN (SELECT value FROM json_each(@ids)))
   AND (@destination IS NULL OR d.destination = @destination)
   AND (@eventId IS NULL OR e.event_id = @eventId)
-  AND (@messageKey IS NULL OR d.message_key = @messageKey)
+  AND (@messageKey IS NULL OR e.message_key = @messageKey)
   AND (@code IS NULL OR d.last_code = @code)
   AND (@since IS NULL OR e.received_at >= @since)
   AND (@until IS NULL OR e.received_at < @until)`;
@@ -74,7 +74,7 @@ export class SpoolOperations {
   ) {
     this.stmt = {
       list: db.prepare<[Params], DeliveryRecord>(
-        `SELECT d.id, e.event_id, d.destination, d.message_key, d.state, d.attempts, d.first_at, d.next_at,
+        `SELECT d.id, e.event_id, d.destination, e.message_key, d.state, d.attempts, d.first_at, d.next_at,
                 d.updated_at, d.last_code, d.last_error
            FROM deliveries d JOIN events e ON e.seq = d.event_seq WHERE ${DELIVERY_FILTER} ORDER BY d.id DESC LIMIT @limit`,
       ),
@@ -96,8 +96,8 @@ export class SpoolOperations {
            SELECT e.seq FROM events e WHERE ${EVENT_FILTER} ORDER BY e.seq LIMIT @limit) s`,
       ),
       backfillChunk: db.prepare<[Params], ChunkRow>(
-        `INSERT INTO deliveries (event_seq, destination, message_key, state, first_at, next_at, updated_at)
-         SELECT e.seq, @to, e.message_key, 'pending', @now, @now, @now FROM events e
+        `INSERT INTO deliveries (event_seq, destination, message_hash, state, first_at, next_at, updated_at)
+         SELECT e.seq, @to, message_hash(e.message_key), 'pending', @now, @now, @now FROM events e
           WHERE ${EVENT_FILTER} AND e.seq > @after AND e.seq <= @through ORDER BY e.seq LIMIT @chunk
          RETURNING event_seq AS key, destination`,
       ),

@@ -19,12 +19,12 @@ export class SpoolQueue {
     private readonly recent?: RecentBodies,
   ) {
     this.stmt = {
-      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; seq: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string | Buffer; traceparent: string | null }>(
-        `SELECT d.id, e.seq, e.event_id, d.message_key, e.type, d.attempts, d.first_at, e.body, e.traceparent
+      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; seq: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string | Buffer; traceparent: string | Buffer | null }>(
+        `SELECT d.id, e.seq, e.event_id, e.message_key, e.type, d.attempts, d.first_at, e.body, e.traceparent
            FROM deliveries d INDEXED BY deliveries_queue JOIN events e ON e.seq = d.event_seq
           WHERE d.destination = @dest AND d.state = 'pending' AND d.next_at <= @now
             AND NOT EXISTS (SELECT 1 FROM deliveries p
-                             WHERE p.destination = d.destination AND p.message_key = d.message_key
+                             WHERE p.destination = d.destination AND p.message_hash = d.message_hash
                                AND p.state = 'pending' AND p.id < d.id AND p.next_at > @now)
           ORDER BY d.id LIMIT @limit`,
       ),

@@ -1,5 +1,5 @@
 /** The spool's tables. Bump SPOOL_VERSION and add a migration when this changes. */
-export const SPOOL_VERSION = 5;
+export const SPOOL_VERSION = 6;
 
 /** From each older version to the next, run in order on open. */
 export const SPOOL_MIGRATIONS: Record<number, string> = {
@@ -41,6 +41,29 @@ export const SPOOL_MIGRATIONS: Record<number, string> = {
       status = json_extract(body, '$.status'), status_final = json_extract(body, '$.status_final')
       WHERE typeof(body) = 'text' AND json_valid(body);
   `,
+  // 5 -> 6: the same bytes kept once. An event names its routing decision by id (route_decisions,
+  // made by SPOOL_DDL; older events keep theirs in \`route\`); a delivery keeps its message by
+  // a hash (message-hash.ts; the key is its event's); message_state is keyed by its message_key
+  // alone, without a rowid and a second index over the key; the state index over every delivery,
+  // done ones included, gives way to one over dead letters (deliveries_dead). Every delivery is
+  // rewritten once, which on a large spool takes a while at start-up.
+  5: `
+    ALTER TABLE events ADD COLUMN route_id INTEGER;
+    DROP INDEX IF EXISTS deliveries_state;
+    DROP INDEX IF EXISTS deliveries_order;
+    ALTER TABLE deliveries ADD COLUMN message_hash INTEGER NOT NULL DEFAULT 0;
+    UPDATE deliveries SET message_hash = message_hash(message_key);
+    ALTER TABLE deliveries DROP COLUMN message_key;
+    DROP INDEX IF EXISTS message_state_interim;
+    CREATE TABLE message_state_6 (
+      message_key TEXT PRIMARY KEY, rank INTEGER NOT NULL, status TEXT NOT NULL, event_id TEXT NOT NULL,
+      updated_at INTEGER NOT NULL, profile TEXT, missing_at INTEGER
+    ) WITHOUT ROWID;
+    INSERT INTO message_state_6 (message_key, rank, status, event_id, updated_at, profile, missing_at)
+      SELECT message_key, rank, status, event_id, updated_at, profile, missing_at FROM message_state;
+    DROP TABLE message_state;
+    ALTER TABLE message_state_6 RENAME TO message_state;
+  `,
 };
 
 export const SPOOL_DDL = `
@@ -55,10 +78,12 @@ CREATE TABLE IF NOT EXISTS events (
   -- The event's JSON as body-codec.ts stores it: a BLOB (format byte, then deflate) since version
   -- 5, plain JSON TEXT before. TEXT affinity keeps a BLOB as it is.
   body         TEXT NOT NULL,
-  -- W3C traceparent of the callback (received or started here); null before version 4.
+  -- The callback's W3C trace context (received or started here), as trace/context.ts stores it:
+  -- 25 bytes (trace id, span id, flags) and the tracestate since version 6, the traceparent
+  -- header's text before; null before version 4. TEXT affinity keeps a BLOB as it is.
   traceparent  TEXT,
   -- The routing decision at accept, JSON {rules, fallback, destinations}: the rules it matched
-  -- under the config of the day. Null before version 4 and for mirrored dead letters.
+  -- under the config of the day. Written by versions 4 and 5; since 6 it is route_id.
   route        TEXT,
   -- Copied out of the event at insert (version 5; backfilled from the body for older rows), for
   -- the Events filters and figures: the body is compressed. status_final is 0 or 1, null when
@@ -66,7 +91,10 @@ CREATE TABLE IF NOT EXISTS events (
   iso_code     TEXT,
   request_id   TEXT,
   status       TEXT,
-  status_final INTEGER
+  status_final INTEGER,
+  -- The routing decision at accept (version 6): a config yields a handful of distinct ones, so
+  -- each is kept once in route_decisions. Null for mirrored dead letters and older events.
+  route_id     INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
 -- Every report of one message, for its timeline (GET /admin/messages/<id>, kcr show).
@@ -82,7 +110,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
   id          INTEGER PRIMARY KEY,
   event_seq   INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,
   destination TEXT NOT NULL,
-  message_key TEXT NOT NULL,
+  -- Its message (message-hash.ts): the queue holds a delivery behind an earlier one of the same
+  -- message waiting for a retry. The message_key itself is its event's (before version 6, here).
+  message_hash INTEGER NOT NULL DEFAULT 0,
   state       TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
   attempts    INTEGER NOT NULL DEFAULT 0,
   first_at    INTEGER NOT NULL,
@@ -95,9 +125,11 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(destination, next_at) WHERE state = 'pending';
 -- The queue in arrival order: a dispatcher reads a batch off its head without sorting a backlog.
+-- (Its per-message order, deliveries_order, is in SPOOL_LATE_DDL.)
 CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries(destination, id) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(destination, message_key, id) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state, updated_at);
+-- The dead letters, for the Events page's outcome filter: done deliveries, most of the table,
+-- are in no index but deliveries_event.
+CREATE INDEX IF NOT EXISTS deliveries_dead ON deliveries(event_seq) WHERE state = 'dead';
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_seq);
 
 -- Every delivery attempt, for the message timeline (GET /admin/messages/<id>); purged with its
@@ -119,7 +151,15 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_event ON attempts(event_seq);
 
+-- The routing decisions events were accepted with, each kept once (events.route_id): JSON
+-- {destinations, rules, fallback}. A few per config; kept for as long as the spool.
+CREATE TABLE IF NOT EXISTS route_decisions (
+  id       INTEGER PRIMARY KEY,
+  decision TEXT NOT NULL UNIQUE
+);
+
 -- The most advanced status seen per message, so a late "Sent" never looks newer than "Delivered".
+-- Without a rowid (version 6): the rows live in the key's own index.
 CREATE TABLE IF NOT EXISTS message_state (
   message_key  TEXT PRIMARY KEY,
   rank         INTEGER NOT NULL,
@@ -129,7 +169,7 @@ CREATE TABLE IF NOT EXISTS message_state (
   profile      TEXT,
   -- When a "final report missing" event was made for it (finalAfter), so it is made once.
   missing_at   INTEGER
-);
+) WITHOUT ROWID;
 
 -- Callbacks seen recently (same id and status), to answer a resend without delivering it twice.
 CREATE TABLE IF NOT EXISTS dedupe (
@@ -173,5 +213,7 @@ export const SPOOL_LATE_DDL = `
 CREATE INDEX IF NOT EXISTS events_iso ON events(iso_code, received_at);
 CREATE INDEX IF NOT EXISTS events_request ON events(request_id, received_at);
 CREATE INDEX IF NOT EXISTS events_status ON events(status, received_at);
+-- Per message, what is pending for a destination: the queue keeps each message's order with it.
+CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(destination, message_hash, id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS message_state_interim ON message_state(profile, updated_at) WHERE rank = 1 AND missing_at IS NULL;
 `;

@@ -12,7 +12,7 @@ import { AttemptLog } from './attempts.js';
 import { GroupCommit } from './commit.js';
 import { DeadLetterMirror } from './dead-mirror.js';
 import { DeliveryCounts } from './delivery-counts.js';
-import { openSpoolDb, type SpoolDb } from './db.js';
+import { openSpoolDb, registerSpoolFunctions, type SpoolDb } from './db.js';
 import { SpoolOperations } from './operations.js';
 import { SpoolQueue } from './queue.js';
 import { RejectedStore } from './rejected.js';
@@ -81,6 +81,7 @@ export class Spool {
     const dedupeWindowMs = opts.dedupeWindowMs ?? 10 * 60_000;
     this.retentionMs = opts.retentionMs ?? 7 * DAY;
     this.db = opts.db ?? openSpoolDb(opts.path);
+    registerSpoolFunctions(this.db);
     const notifier = new WorkNotifier();
     const state = new SqliteAcceptState(this.db);
     const plan = opts.plan ?? NO_PLAN;

@@ -7,6 +7,7 @@ import type { DeliveryEvent } from '../event.js';
 import { statusRank } from '../vocabulary/status.js';
 import { decodeBody } from './body-codec.js';
 import type { SpoolDb } from './db.js';
+import { ROUTE_OF_EVENT } from './route-decisions.js';
 import type { DeliveryState } from './types.js';
 
 /** One attempt at one delivery. Times are ISO 8601 UTC. */
@@ -143,7 +144,9 @@ export class SpoolTimeline {
     this.stmt = {
       // The newest `limit` (+1 to know there are more), on the index by message.
       events: db.prepare<[string, number], EventRow>(
-        'SELECT seq, event_id, type, received_at, body, route FROM events INDEXED BY events_message WHERE message_key = ? ORDER BY seq DESC LIMIT ?',
+        `SELECT e.seq, e.event_id, e.type, e.received_at, e.body, ${ROUTE_OF_EVENT}
+           FROM events e INDEXED BY events_message LEFT JOIN route_decisions r ON r.id = e.route_id
+          WHERE e.message_key = ? ORDER BY e.seq DESC LIMIT ?`,
       ),
       deliveries: db.prepare<[string], DeliveryRow>(
         `SELECT id, event_seq, destination, state, first_at, next_at, updated_at, last_code, last_error, attempts, latency_ms

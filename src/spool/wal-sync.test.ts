@@ -11,8 +11,11 @@ import { Spool } from './spool.js';
 import { WorkNotifier } from './types.js';
 import { WalSync, type DataSync } from './wal-sync.js';
 
-/** A flush that waits for the test to let it finish, counting how often it was started. */
-function heldSync(): { sync: DataSync; started: () => number; finish: (err?: Error) => void } {
+/**
+ * A flush that waits for the test to let it finish, counting how often it was started. finish()
+ * first waits for the real flush under it, however long a loaded disk takes.
+ */
+function heldSync(): { sync: DataSync; started: () => number; finish: (err?: Error) => Promise<void> } {
   const pending: ((err: NodeJS.ErrnoException | null) => void)[] = [];
   let started = 0;
   return {
@@ -22,7 +25,10 @@ function heldSync(): { sync: DataSync; started: () => number; finish: (err?: Err
       fdatasync(fd, (err) => (err ? done(err) : pending.push(done)));
     },
     started: () => started,
-    finish: (err) => pending.shift()!(err ?? null),
+    finish: async (err) => {
+      while (pending.length === 0) await new Promise((r) => setTimeout(r, 5));
+      pending.shift()!(err ?? null);
+    },
   };
 }
 
@@ -47,13 +53,13 @@ describe('WalSync: the disk flush of a group commit, off the event loop', () => 
     await tick();
     expect(held.started()).toBe(1);
 
-    held.finish();
+    await held.finish();
     await first;
     await tick();
     expect(order).toEqual(['first']);
     expect(held.started()).toBe(2);
 
-    held.finish();
+    await held.finish();
     await Promise.all(later);
     expect(order).toEqual(['first', 'later 1', 'later 2', 'later 3']);
     expect(held.started()).toBe(2);
@@ -67,11 +73,11 @@ describe('WalSync: the disk flush of a group commit, off the event loop', () => 
     const wal = new WalSync(file, held.sync);
     const failed = wal.sync();
     await tick();
-    held.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await held.finish(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     await expect(failed).rejects.toThrow(/EIO/);
     const next = wal.sync();
     await tick();
-    held.finish();
+    await held.finish();
     await expect(next).resolves.toBeUndefined();
     expect(held.started()).toBe(2);
     wal.close();

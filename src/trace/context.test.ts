@@ -51,16 +51,27 @@ describe('callbackContext', () => {
 });
 
 describe('stored trace context', () => {
-  it('round-trips traceparent and tracestate through the events.traceparent column', () => {
+  it('round-trips trace id, span, flags and tracestate through the events.traceparent column, in 25 bytes and the tracestate', () => {
     const ctx = callbackContext(`00-${TRACE}-${PARENT}-01`, 'a=1, b=2');
-    expect(decodeStoredTrace(encodeStoredTrace(ctx))).toEqual({ ...ctx, parentId: null });
-    const plain = callbackContext(undefined, undefined);
-    expect(encodeStoredTrace(plain)).toBe(formatTraceparent(plain));
+    const stored = encodeStoredTrace(ctx);
+    expect(stored.length).toBe(25 + 'a=1, b=2'.length);
+    expect(decodeStoredTrace(stored)).toEqual({ ...ctx, parentId: null });
+    const plain = { ...callbackContext(undefined, undefined), flags: '00' };
+    expect(encodeStoredTrace(plain).length).toBe(25);
+    expect(decodeStoredTrace(encodeStoredTrace(plain))).toEqual({ ...plain, parentId: null });
+    const utf8 = callbackContext(`00-${TRACE}-${PARENT}-01`, 'vendor=é✓');
+    expect(decodeStoredTrace(encodeStoredTrace(utf8))?.tracestate).toBe('vendor=é✓');
   });
 
-  it('reads nothing from an event stored without one', () => {
+  it('reads the text that spools of versions 4 and 5 stored: the traceparent, then the tracestate after a newline', () => {
+    expect(decodeStoredTrace(`00-${TRACE}-${PARENT}-01\na=1`)).toEqual({ traceId: TRACE, spanId: PARENT, parentId: null, flags: '01', tracestate: 'a=1' });
+    expect(decodeStoredTrace(`00-${TRACE}-${PARENT}-00`)).toEqual({ traceId: TRACE, spanId: PARENT, parentId: null, flags: '00', tracestate: null });
+  });
+
+  it('reads nothing from an event stored without one, or from a value too short to be one', () => {
     expect(decodeStoredTrace(null)).toBeNull();
     expect(decodeStoredTrace('junk')).toBeNull();
+    expect(decodeStoredTrace(Buffer.alloc(24))).toBeNull();
   });
 });
 

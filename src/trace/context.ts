@@ -85,18 +85,39 @@ export function childContext(parent: TraceContext): TraceContext {
   return { traceId: parent.traceId, spanId: newSpanId(), parentId: parent.spanId, flags: parent.flags, tracestate: parent.tracestate };
 }
 
+/** The bytes of a stored context before its tracestate: trace id (16), span id (8), flags (1). */
+const STORED_IDS = 25;
+
 /**
- * How a context is stored with its event (the `events.traceparent` column): the callback
- * span's traceparent, then the tracestate after a newline (a header value cannot hold one).
+ * How a context is stored with its event (the `events.traceparent` column, spool version 6):
+ * the callback span's trace id, span id and flags as 25 bytes, then its tracestate in UTF-8.
+ * Versions 4 and 5 stored the traceparent header's text, then the tracestate after a newline;
+ * decodeStoredTrace reads both.
  * @example decodeStoredTrace(encodeStoredTrace(ctx))?.spanId === ctx.spanId
  */
-export function encodeStoredTrace(ctx: TraceContext): string {
-  return ctx.tracestate ? `${formatTraceparent(ctx)}\n${ctx.tracestate}` : formatTraceparent(ctx);
+export function encodeStoredTrace(ctx: TraceContext): Buffer {
+  const state = ctx.tracestate ?? '';
+  const stored = Buffer.allocUnsafe(STORED_IDS + Buffer.byteLength(state));
+  stored.write(ctx.traceId, 0, 16, 'hex');
+  stored.write(ctx.spanId, 16, 8, 'hex');
+  stored[24] = parseInt(ctx.flags, 16);
+  if (state) stored.write(state, STORED_IDS, 'utf8');
+  return stored;
 }
 
 /** The stored context back, or null (an event stored before version 4, or a bad value). */
-export function decodeStoredTrace(stored: string | null | undefined): TraceContext | null {
+export function decodeStoredTrace(stored: Buffer | string | null | undefined): TraceContext | null {
   if (!stored) return null;
+  if (typeof stored !== 'string') {
+    if (stored.length < STORED_IDS) return null;
+    return {
+      traceId: stored.toString('hex', 0, 16),
+      spanId: stored.toString('hex', 16, 24),
+      parentId: null,
+      flags: stored.toString('hex', 24, 25),
+      tracestate: stored.length > STORED_IDS ? stored.toString('utf8', STORED_IDS) : null,
+    };
+  }
   const nl = stored.indexOf('\n');
   const parsed = parseTraceparent(nl < 0 ? stored : stored.slice(0, nl));
   if (!parsed) return null;
