@@ -10,13 +10,14 @@
  * as a child span.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, Partitioners, logLevel, type Consumer, type EachBatchPayload, type KafkaConfig, type KafkaMessage, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type KafkaConfig, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { acceptEvent } from '../accept/accept.js';
 import { kafkaRecord } from '../destinations/kafka-record.js';
 import type { DeliveryItem } from '../destinations/types.js';
 import { errorMessage } from '../errors.js';
 import type { DeliveryEvent } from '../event.js';
 import { withCompression, type KafkaCompression } from '../kafka/client-config.js';
+import { javaCompatiblePartitioner } from '../kafka/partitioner.js';
 import { isProducerFenced, nextOffset, refusedUnwritten, retryConcurrentTransactions, transactionalIdFor } from '../kafka/transactions.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -74,7 +75,7 @@ export class PartitionProcessor {
   private readonly lag = new Map<number, number>();
   private assigned: number[] = [];
   private readonly counts = new Map<string, number>();
-  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private readonly partitioner = javaCompatiblePartitioner();
   private consumer: BackgroundConsumer | null = null;
   private closed = false;
 
@@ -236,7 +237,7 @@ export class PartitionProcessor {
     }
   }
 
-  /** The records by topic and partition (the output topics' by kafkajs' own partitioner, as the embedded router's are). */
+  /** The records by topic and partition (the output topics' by javaCompatiblePartitioner, as the embedded router's are). */
   private async byPartition(out: Map<string, Message[]>): Promise<{ topic: string; messages: Message[] }[]> {
     const groups = new Map<string, { topic: string; messages: Message[] }>();
     for (const [topic, messages] of out) {

@@ -6,9 +6,10 @@
  * #1008, #979, #919). So any failed send throws the producer away (`reset`) and the next send
  * makes a new one; the dispatcher's retry policy, not kafkajs, decides when to try again.
  */
-import { Kafka, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { Kafka, type Admin, type Producer } from 'kafkajs';
 import { errorMessage } from '../errors.js';
 import { kafkaConfig, withCompression, type KafkaClientSettings } from '../kafka/client-config.js';
+import { javaCompatiblePartitioner } from '../kafka/partitioner.js';
 import type { Logger } from '../log.js';
 
 export interface KafkaOptions {
@@ -55,7 +56,7 @@ export class KafkaConnection {
     if (!this.producer) {
       const p = withCompression(
         this.kafka.producer({
-          createPartitioner: Partitioners.DefaultPartitioner,
+          createPartitioner: javaCompatiblePartitioner,
           allowAutoTopicCreation: true,
           retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 },
         }),
