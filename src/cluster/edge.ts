@@ -18,7 +18,7 @@ import type { DeliveryEvent } from '../event.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { RouteMatch } from '../route/match.js';
-import { currentTrace, type TraceContext } from '../trace/context.js';
+import type { TraceContext } from '../trace/context.js';
 import type { AcceptResult } from '../spool/spool.js';
 import { sleep } from '../sleep.js';
 
@@ -50,7 +50,7 @@ export interface EdgeDeps {
 
 interface Waiting {
   event: DeliveryEvent;
-  /** The callback's trace context, taken at accept: the flush runs in the first waiter's context. */
+  /** The callback's trace context, given at accept; none: the event starts a trace of its own. */
   trace: TraceContext | undefined;
   resolve: (r: AcceptResult) => void;
   reject: (e: unknown) => void;
@@ -75,9 +75,9 @@ export class ClusterEdge {
   }
 
   /** Resolves once the callback is in the intake topic (acks=all) or in the local spool. */
-  accept(event: DeliveryEvent): Promise<AcceptResult> {
+  accept(event: DeliveryEvent, trace?: TraceContext): Promise<AcceptResult> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ event, trace: currentTrace(), resolve, reject });
+      this.waiting.push({ event, trace, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());

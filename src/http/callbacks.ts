@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { IntakeOutcome } from '../ingest/intake.js';
+import type { IngestOptions, IntakeOutcome } from '../ingest/intake.js';
 import { fieldsInQuery, type CallbackInput } from '../ingest/read.js';
 import type { CompiledProfile } from '../route/compile.js';
 import { CALLBACK_METHODS, type CallbackMethod } from '../route/define-routes.js';
@@ -16,7 +16,7 @@ import type { Refuse } from './refused.js';
 
 /** The accept step (Intake is one): resolves with the 4xx to answer, or the stored event. */
 export interface CallbackIntake {
-  ingest(profile: CompiledProfile, input: CallbackInput): Promise<IntakeOutcome>;
+  ingest(profile: CompiledProfile, input: CallbackInput, opts?: IngestOptions): Promise<IntakeOutcome>;
 }
 
 export interface CallbackDeps {
@@ -81,7 +81,7 @@ export function callbackRoutes(deps: CallbackDeps): Hono<AppEnv> {
       const allow = [...profile.methods].join(', ');
       refuse(c, new CallbackError(405, 'method_not_allowed', `profile "${profile.name}" takes ${allow}, not ${method}`, undefined, { allow }), input);
     }
-    const out = await intake.ingest(profile, input);
+    const out = await intake.ingest(profile, input, { trace: c.get('trace') });
     if (!out.ok) refuse(c, new CallbackError(out.status, out.error, out.message, out.problems), input);
     const { result } = out;
     return c.json({ status: 'accepted', event_id: result.eventId, duplicate: result.duplicate, stale: result.stale });

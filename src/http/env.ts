@@ -3,9 +3,13 @@
  * most handlers ask of the metrics.
  */
 import type { CompiledProfile } from '../route/compile.js';
+import type { TraceContext } from '../trace/context.js';
 
-/** The Hono env of the callback routes: `profileAuth` sets `profile`, the handlers read it. */
-export type AppEnv = { Variables: { profile: CompiledProfile } };
+/**
+ * The Hono env of the callback routes: `profileAuth` sets `profile`, traceCallbacks the
+ * callback's `trace` context; the handlers read them.
+ */
+export type AppEnv = { Variables: { profile: CompiledProfile; trace: TraceContext } };
 
 /** Somewhere to count things (Metrics is one). */
 export interface Counters {

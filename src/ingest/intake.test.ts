@@ -42,7 +42,7 @@ describe('Intake', () => {
   });
 
   const post = (profile: string, over: Record<string, unknown>) =>
-    intake.ingest(config.profiles.get(profile)!, { method: 'POST', contentType: 'application/json', body: JSON.stringify(postSample(over)), query: '' }, new Date(clock));
+    intake.ingest(config.profiles.get(profile)!, { method: 'POST', contentType: 'application/json', body: JSON.stringify(postSample(over)), query: '' }, { receivedAt: new Date(clock) });
 
   describe('finalAfter: messages whose final report never comes', () => {
     it('makes one sms.final_missing event per message still interim after the profile\'s finalAfter, and only once', async () => {

@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics.js';
 import type { CompiledConfig, CompiledProfile } from '../route/compile.js';
 import { configSource, type ConfigSource } from '../route/live-config.js';
 import type { AcceptResult, InterimMessage, RejectedFilter, RejectedRecord } from '../spool/spool.js';
+import type { TraceContext } from '../trace/context.js';
 import type { FieldProblem } from '../validate/callback.js';
 import { readCallback, type CallbackInput } from './read.js';
 
@@ -21,7 +22,8 @@ export type IntakeOutcome =
 
 /** The parts of the spool intake uses (a Spool is one). */
 export interface IntakeStore {
-  commits: { accept(event: DeliveryEvent): Promise<AcceptResult> };
+  /** `trace`: the callback's context, stored with its event; none: the event starts a trace. */
+  commits: { accept(event: DeliveryEvent, trace?: TraceContext): Promise<AcceptResult> };
   rejected: { list(f: RejectedFilter): RejectedRecord[]; markReplayed(id: number, eventId: string): void };
   operations: {
     interimSince(profile: string, before: number, limit: number): InterimMessage[];
@@ -41,6 +43,13 @@ export interface IntakeDeps {
 
 /** The type of the event made for a message whose final report never came (finalAfter). */
 export const FINAL_MISSING_TYPE = `${EVENT_TYPE_PREFIX}final_missing`;
+
+export interface IngestOptions {
+  /** When the callback came; default now. */
+  receivedAt?: Date;
+  /** The callback's trace context (traceCallbacks); none: its event starts a trace of its own. */
+  trace?: TraceContext;
+}
 
 export interface ReingestSummary {
   /** Payloads looked at. */
@@ -75,7 +84,7 @@ export class Intake {
    * Reads, enriches and stores one callback. Resolves with the 4xx to answer when the callback
    * cannot be an event; rejects with StoreUnavailableError when the spool cannot commit.
    */
-  async ingest(profile: CompiledProfile, input: CallbackInput, receivedAt = new Date()): Promise<IntakeOutcome> {
+  async ingest(profile: CompiledProfile, input: CallbackInput, { receivedAt = new Date(), trace }: IngestOptions = {}): Promise<IntakeOutcome> {
     const read = readCallback(profile, input);
     if (!read.ok) return read;
     const event = enrichEvent(read.callback, read.raw, {
@@ -86,14 +95,14 @@ export class Intake {
       rawQuery: read.rawQuery,
     });
     event.event_id = eventIdOf(event);
-    return this.store(event);
+    return this.store(event, trace);
   }
 
-  private async store(event: DeliveryEvent): Promise<IntakeOutcome> {
+  private async store(event: DeliveryEvent, trace?: TraceContext): Promise<IntakeOutcome> {
     const { metrics, logger } = this.deps;
     let result: AcceptResult;
     try {
-      result = await this.deps.spool.commits.accept(event);
+      result = await this.deps.spool.commits.accept(event, trace);
     } catch (err) {
       if (err instanceof StoreUnavailableError) throw err;
       // Only this callback's own content can fail before the commit (it cannot be serialised).

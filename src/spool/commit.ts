@@ -7,7 +7,7 @@ import type { AcceptDecision } from '../accept/accept.js';
 import { StoreUnavailableError, errorMessage } from '../errors.js';
 import type { DeliveryEvent } from '../event.js';
 import type { RouteMatch } from '../route/match.js';
-import { callbackContext, currentTrace, encodeStoredTrace, type TraceContext } from '../trace/context.js';
+import { callbackContext, encodeStoredTrace, type TraceContext } from '../trace/context.js';
 import { encodeBody, type BodyEncoding } from './body-codec.js';
 import type { SpoolDb } from './db.js';
 import type { RecentBodies } from './recent-bodies.js';
@@ -156,10 +156,10 @@ export class GroupCommit {
   /**
    * Stores the event and its deliveries; resolves once the commit is on disk.
    * Rejects with StoreUnavailableError when the store cannot commit. `trace`: the callback's
-   * trace context, by default the current one (see trace/context.ts); an event made with none
-   * (the final-report sweep, a re-ingest) starts a trace of its own.
+   * trace context (traceCallbacks gives it); an event made with none (the final-report sweep, a
+   * re-ingest) starts a trace of its own.
    */
-  accept(event: DeliveryEvent, trace: TraceContext | undefined = currentTrace()): Promise<AcceptResult> {
+  accept(event: DeliveryEvent, trace?: TraceContext): Promise<AcceptResult> {
     const stored = encodeStoredTrace(trace ?? callbackContext(null, null));
     return new Promise((resolve, reject) => {
       this.waiting.push({ event, body: JSON.stringify(event), trace: stored, resolve, reject });

@@ -9,7 +9,7 @@ import { compileRoutes } from '../route/compile.js';
 import { matchRoutes } from '../route/match.js';
 import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
-import { callbackContext, withTrace } from '../trace/context.js';
+import { callbackContext } from '../trace/context.js';
 import { openSpoolDb } from './db.js';
 import { Spool } from './spool.js';
 
@@ -110,7 +110,7 @@ describe('spool version 6: each stored byte kept once', () => {
     const path = join(dir(), 'spool.db');
     const s = spoolAt(path);
     const ctx = callbackContext(`00-${TRACE}-00f067aa0ba902b7-01`, 'vendor=1');
-    await withTrace(ctx, () => s.commits.accept(report({ status: 'Undelivered' })));
+    await s.commits.accept(report({ status: 'Undelivered' }), ctx);
     await s.commits.accept(report({ status: 'Undelivered' }));
 
     const db = new Database(path, { readonly: true });

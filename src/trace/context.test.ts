@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callbackContext, childContext, currentTrace, decodeStoredTrace, encodeStoredTrace, formatTraceparent, parseTraceparent, withTrace } from './context.js';
+import { callbackContext, childContext, decodeStoredTrace, encodeStoredTrace, formatTraceparent, parseTraceparent } from './context.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = '00f067aa0ba902b7';
@@ -72,16 +72,5 @@ describe('stored trace context', () => {
     expect(decodeStoredTrace(null)).toBeNull();
     expect(decodeStoredTrace('junk')).toBeNull();
     expect(decodeStoredTrace(Buffer.alloc(24))).toBeNull();
-  });
-});
-
-describe('the current trace', () => {
-  it('is the one given to withTrace, across awaits, and none outside', async () => {
-    const ctx = callbackContext(undefined, undefined);
-    expect(currentTrace()).toBeUndefined();
-    await withTrace(ctx, async () => {
-      await new Promise((r) => setTimeout(r, 1));
-      expect(currentTrace()).toBe(ctx);
-    });
   });
 });

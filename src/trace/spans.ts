@@ -6,7 +6,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { DeliveryObserver } from '../dispatch/worker.js';
-import { callbackContext, formatTraceparent, withTrace } from './context.js';
+import { callbackContext, formatTraceparent, type TraceContext } from './context.js';
 
 /** A span that has ended, in the terms OTLP needs. */
 export interface FinishedSpan {
@@ -29,18 +29,22 @@ export interface SpanSink {
   shutdown(): Promise<void>;
 }
 
+/** The Hono env of a route under traceCallbacks: `c.get('trace')` is the callback's context. */
+export type TraceEnv = { Variables: { trace: TraceContext } };
+
 /**
  * Gives each callback its trace context (a child of the caller's valid `traceparent`, else a new
- * trace) for the time it is handled, so the spool stores it with the event; answers with a
- * `traceparent` naming our span; reports the span to `spans` when export is on.
+ * trace) as `c.get('trace')`, which the handler passes on so the spool stores it with the event;
+ * answers with a `traceparent` naming our span; reports the span to `spans` when export is on.
  * @example app.use('/callbacks/*', traceCallbacks(spans))
  */
-export function traceCallbacks(spans: SpanSink | null = null): MiddlewareHandler {
+export function traceCallbacks(spans: SpanSink | null = null): MiddlewareHandler<TraceEnv> {
   return async function traceContext(c, next) {
     const ctx = callbackContext(c.req.header('traceparent'), c.req.header('tracestate'));
+    c.set('trace', ctx);
     const startMs = Date.now();
     try {
-      await withTrace(ctx, next);
+      await next();
     } finally {
       // A response made by fetch (none here) would have immutable headers: the answer matters more.
       try {
