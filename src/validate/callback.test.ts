@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fieldsFromQuery } from '../ingest/parse.js';
+import { mulberry32 } from '../testing/random.js';
 import { GET_SAMPLE_QUERY, postSample } from '../testing/samples.js';
-import { validateCallback, type KaleyraCallback, type ValidationResult } from './callback.js';
+import { KaleyraCallbackSchema, MAX_DESCRIPTION_CHARS, MAX_FIELD_CHARS, validateCallback, type KaleyraCallback, type ValidationResult } from './callback.js';
 
 /** Kaleyra's POST sample, copied from ../shared/reference/kaleyra-callback-profiles.txt. */
 const KALEYRA_POST_SAMPLE = {
@@ -275,5 +276,68 @@ describe('validateCallback', () => {
       ref1: null,
       ref2: null,
     });
+  });
+});
+
+describe('validateCallback without zod for a callback that passes (the schema stays the definition)', () => {
+  /** What the schema alone answers, as validateCallback shapes it. */
+  function bySchema(fields: unknown): ValidationResult {
+    const parsed = KaleyraCallbackSchema.safeParse(fields);
+    if (parsed.success) return { ok: true, callback: parsed.data as KaleyraCallback };
+    return { ok: false, problems: parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', problem: i.message })) };
+  }
+  /** Equal in every way a reader could see: result, values, key order, prototype. */
+  function expectSame(fields: unknown): void {
+    const direct = validateCallback(fields as Record<string, unknown>);
+    const schema = bySchema(fields);
+    expect(direct).toEqual(schema);
+    if (direct.ok && schema.ok) {
+      expect(Object.keys(direct.callback)).toEqual(Object.keys(schema.callback));
+      expect(Object.getPrototypeOf(direct.callback)).toBe(Object.getPrototypeOf(schema.callback));
+    }
+  }
+
+  const KNOWN = ['id', 'message_id', 'status', 'status_trace', 'description', 'status_time', 'sent_time', 'sender', 'recipient', 'type', 'source', 'iso_code', 'country_name', 'campaign_name', 'price', 'flash', 'total', 'length', 'units', 'ref', 'ref1', 'ref2'];
+  const UNKNOWN = ['extra', 'custom_field', 'dlr_url', '1', '0', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'z'];
+
+  it('makes what the schema makes for Kaleyra’s samples, POST and GET', () => {
+    expectSame(KALEYRA_POST_SAMPLE);
+    expectSame(postSample({ status: 'Delivered', status_trace: 'DELIVRD', flash: '1', price: 0.0042, total: '2', extra: { nested: [1] } }));
+    expectSame(fieldsFromQuery(GET_SAMPLE_QUERY));
+  });
+
+  it('makes what the schema makes, or refuses as it does, over 20,000 generated callbacks', () => {
+    const rand = mulberry32(20261127);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const values = (): unknown =>
+      pick([
+        () => '',
+        () => '   ',
+        () => ` ${Math.floor(rand() * 1e6)} `,
+        () => 'Delivered',
+        () => 'x'.repeat(pick([MAX_FIELD_CHARS, MAX_FIELD_CHARS + 1, MAX_DESCRIPTION_CHARS, MAX_DESCRIPTION_CHARS + 1])),
+        () => pick(['0.001354', ' .5 ', '-3', '+2.50', '1e3', '0x10', 'abc', '.', '12.', 'yes', 'N', 'TRUE', '1', '0']),
+        () => pick([0, 1, -0, 2.5, 1e21, 1e-7, NaN, Infinity, -Infinity, 0.001354, 42]),
+        () => pick([true, false]),
+        () => null,
+        () => undefined,
+        () => [1, 'a'],
+        () => ({ a: 1 }),
+        () => 'Ünïcödé ✓ 短信',
+      ])();
+    for (let n = 0; n < 20_000; n++) {
+      const fields: Record<string, unknown> = {};
+      const keys = [...KNOWN, ...UNKNOWN].filter(() => rand() < 0.5);
+      // Most generated callbacks have what an event needs, so the direct path is exercised.
+      if (rand() < 0.7) keys.push('status', pick(['id', 'message_id']));
+      for (const k of keys.sort(() => rand() - 0.5)) fields[k] = k === 'status' || k === 'id' || k === 'message_id' ? (rand() < 0.8 ? `v${n}` : values()) : values();
+      expectSame(fields);
+    }
+  });
+
+  it('leaves to the schema what is not a plain object of fields, or has a __proto__ key', () => {
+    for (const odd of [null, [], ['status'], 'status=x', 42, Object.assign(Object.create({ inherited: 1 }), { status: 'S', id: 'i' })]) expectSame(odd);
+    expectSame(JSON.parse('{"__proto__": {"polluted": 1}, "status": "Delivered", "id": "i"}'));
+    expectSame(Object.assign(Object.create(null), { status: 'Delivered', id: 'i', extra: 1 }));
   });
 });
