@@ -9,7 +9,7 @@
  * The queue's head is one index lookup.
  */
 import type { SpoolDb } from './db.js';
-import { ROUTE_OF_EVENT } from './route-decisions.js';
+import { ROUTE_JOIN, ROUTE_OF_EVENT } from './route-decisions.js';
 
 const MINUTE = 60_000;
 /** Minutes of tallies kept: an hour's window plus the clock's slack. */
@@ -33,7 +33,6 @@ interface EventRow {
 
 // The columns, never the (compressed) body: an event's own status_final/iso_code since version 5.
 const EVENT_COLUMNS = `e.seq, e.received_at, e.type, e.profile, e.status_class, e.iso_code, e.status_final AS final, ${ROUTE_OF_EVENT}`;
-const EVENTS = 'LEFT JOIN route_decisions r ON r.id = e.route_id';
 
 /** One minute's counts. */
 interface MinuteTally {
@@ -95,8 +94,8 @@ export class SpoolFigures {
   ) {
     this.stmt = {
       maxSeq: db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events'),
-      window: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events e INDEXED BY events_received ${EVENTS} WHERE e.received_at >= ?`),
-      after: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events e ${EVENTS} WHERE e.seq > ? ORDER BY e.seq`),
+      window: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events e INDEXED BY events_received ${ROUTE_JOIN} WHERE e.received_at >= ?`),
+      after: db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events e ${ROUTE_JOIN} WHERE e.seq > ? ORDER BY e.seq`),
       head: db.prepare<[string], { first_at: number; attempts: number; last_code: string | null }>(
         "SELECT first_at, attempts, last_code FROM deliveries INDEXED BY deliveries_queue WHERE destination = ? AND state = 'pending' ORDER BY id LIMIT 1",
       ),

@@ -8,9 +8,11 @@ import type { SpoolDb } from './db.js';
 
 /**
  * The stored decision of the event `e` as a column `route` (JSON, or null), for a query over
- * `events e` that also says `LEFT JOIN route_decisions r ON r.id = e.route_id`.
+ * `events e ${ROUTE_JOIN}`.
+ * @example db.prepare(`SELECT e.seq, ${ROUTE_OF_EVENT} FROM events e ${ROUTE_JOIN} WHERE e.seq = ?`)
  */
 export const ROUTE_OF_EVENT = 'COALESCE(r.decision, e.route) AS route';
+export const ROUTE_JOIN = 'LEFT JOIN route_decisions r ON r.id = e.route_id';
 
 export class RouteDecisions {
   /** Decision JSON -> its id, for decisions this process has seen committed or looked up. */

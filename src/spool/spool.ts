@@ -80,8 +80,9 @@ export class Spool {
     const now = opts.now ?? Date.now;
     const dedupeWindowMs = opts.dedupeWindowMs ?? 10 * 60_000;
     this.retentionMs = opts.retentionMs ?? 7 * DAY;
+    // openSpoolDb registers the spool's SQL functions; a connection given here may not have them.
+    if (opts.db) registerSpoolFunctions(opts.db);
     this.db = opts.db ?? openSpoolDb(opts.path);
-    registerSpoolFunctions(this.db);
     const notifier = new WorkNotifier();
     const state = new SqliteAcceptState(this.db);
     const plan = opts.plan ?? NO_PLAN;

@@ -7,7 +7,7 @@ import type { DeliveryEvent } from '../event.js';
 import { statusRank } from '../vocabulary/status.js';
 import { decodeBody } from './body-codec.js';
 import type { SpoolDb } from './db.js';
-import { ROUTE_OF_EVENT } from './route-decisions.js';
+import { ROUTE_JOIN, ROUTE_OF_EVENT } from './route-decisions.js';
 import type { DeliveryState } from './types.js';
 
 /** One attempt at one delivery. Times are ISO 8601 UTC. */
@@ -145,7 +145,7 @@ export class SpoolTimeline {
       // The newest `limit` (+1 to know there are more), on the index by message.
       events: db.prepare<[string, number], EventRow>(
         `SELECT e.seq, e.event_id, e.type, e.received_at, e.body, ${ROUTE_OF_EVENT}
-           FROM events e INDEXED BY events_message LEFT JOIN route_decisions r ON r.id = e.route_id
+           FROM events e INDEXED BY events_message ${ROUTE_JOIN}
           WHERE e.message_key = ? ORDER BY e.seq DESC LIMIT ?`,
       ),
       deliveries: db.prepare<[string], DeliveryRow>(
