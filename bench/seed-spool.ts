@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeBody } from '../src/spool/body-codec.js';
 import { openSpoolDb } from '../src/spool/db.js';
-import { messageHash } from '../src/spool/message-hash.js';
+import { encodeStoredId } from '../src/spool/stored-id.js';
 import { callbackContext, encodeStoredTrace } from '../src/trace/context.js';
 import { postSample } from '../src/testing/samples.js';
 import { eventFrom } from '../src/testing/events.js';
@@ -30,7 +30,7 @@ const putEvent = db.prepare(
    VALUES (?, ?, 'sms.delivered', 'default', 'delivered', ?, ?, ?, ?, 'IN', ?, 'Delivered', 1)`,
 );
 const putDelivery = db.prepare(
-  `INSERT INTO deliveries (event_seq, destination, message_hash, state, attempts, first_at, next_at, updated_at, latency_ms) VALUES (?, ?, ?, 'done', 1, ?, ?, ?, 5)`,
+  `INSERT INTO deliveries (event_seq, destination, message_hash, state, attempts, first_at, next_at, updated_at, latency_ms) VALUES (?, ?, 0, 'done', 1, ?, 0, ?, 5)`,
 );
 const putState = db.prepare(`INSERT OR REPLACE INTO message_state (message_key, rank, status, event_id, updated_at, profile) VALUES (?, 2, 'Delivered', ?, ?, 'default')`);
 const route = JSON.stringify({ destinations: ['kafka:events', 'kafka:failures'], rules: ['every-report', 'failures'], fallback: false });
@@ -46,9 +46,9 @@ for (let done = 0; done < total; ) {
       const event = eventFrom(postSample({ id: request, message_id: `${request}:1` }));
       const at = from + Math.floor(((done + i) / total) * 5 * 86_400_000);
       const trace = encodeStoredTrace(callbackContext(null, null));
-      const seq = putEvent.run(event.event_id, event.message_key, at, encodeBody(JSON.stringify(event)), routeId, trace, request).lastInsertRowid;
-      for (const destination of ['kafka:events', 'kafka:failures']) putDelivery.run(seq, destination, messageHash(event.message_key), at, at, at);
-      putState.run(event.message_key, event.event_id, at);
+      const seq = putEvent.run(event.event_id, event.message_key, at, encodeBody(JSON.stringify(event), event), routeId, trace, request).lastInsertRowid;
+      for (const destination of ['kafka:events', 'kafka:failures']) putDelivery.run(seq, destination, at, at);
+      putState.run(event.message_key, encodeStoredId(event.event_id), at);
     }
   })();
   done += n;

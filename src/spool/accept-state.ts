@@ -8,6 +8,7 @@
  */
 import type { AcceptState } from '../accept/accept.js';
 import type { SpoolDb } from './db.js';
+import { encodeStoredId } from './stored-id.js';
 
 export class SqliteAcceptState implements AcceptState {
   private readonly stmt;
@@ -39,6 +40,6 @@ export class SqliteAcceptState implements AcceptState {
   }
 
   advance(messageKey: string, rank: number, status: string, eventId: string, at: number, profile: string): void {
-    this.stmt.rankPut.run(messageKey, rank, status, eventId, at, profile);
+    this.stmt.rankPut.run(messageKey, rank, status, encodeStoredId(eventId), at, profile);
   }
 }

@@ -8,10 +8,15 @@ import { NonRetriableError } from '../errors.js';
 
 /**
  * Format 1: raw deflate (zlib defaults: level 6, 32 KiB window) primed with DICTIONARY_1. Its
- * bytes are part of every body written with format 1: never edit them. A better dictionary is
- * format 2, with format 1 still read.
+ * bytes are part of every body written with format 1 or 2: never edit them. A better dictionary
+ * is a new format, with the older ones still read.
  */
 const FORMAT_DEFLATE_DICT_1 = 1;
+/**
+ * Format 2 (spool version 7): as format 1, with the row's own keys (BodyKeys) after DICTIONARY_1,
+ * so the ids its columns already hold are not stored a second time: the event is stored once.
+ */
+const FORMAT_DEFLATE_ROW_KEYS = 2;
 
 /**
  * zlib's output buffer per call. Under half of Buffer.poolSize it comes from Node's shared pool
@@ -51,33 +56,54 @@ const DICTIONARY_1 = Buffer.from(
     '"ref1":"","ref2":""},"raw_query":null}',
 );
 
-/** How a new event's JSON is kept: `deflate` (format 1), or `none`: the JSON text as it is. */
+/** How a new event's JSON is kept: `deflate` (format 2), or `none`: the JSON text as it is. */
 export type BodyEncoding = 'deflate' | 'none';
 
 /**
- * The stored form of an event's JSON: a format byte, then the compressed bytes; with `none`,
- * the text itself (what spools before version 5 kept, read the same way).
- * @example db.prepare('INSERT INTO events (..., body) VALUES (..., ?)').run(..., encodeBody(JSON.stringify(event)))
+ * The event's keys as its row's columns hold them (`events.event_id`, `message_key`,
+ * `request_id`), never changed after the insert: format 2 compresses the body against them, so
+ * reading it back needs the same three.
  */
-export function encodeBody(json: string): Buffer;
-export function encodeBody(json: string, encoding: BodyEncoding | undefined): Buffer | string;
-export function encodeBody(json: string, encoding: BodyEncoding = 'deflate'): Buffer | string {
+export interface BodyKeys {
+  event_id: string;
+  message_key: string;
+  request_id: string | null;
+}
+
+/** DICTIONARY_1, then the row's keys: the ids a body repeats are found here, not stored again. */
+function rowDictionary(keys: BodyKeys): Buffer {
+  return Buffer.concat([DICTIONARY_1, Buffer.from(`${keys.request_id ?? ''} ${keys.message_key} ${keys.event_id}`)]);
+}
+
+/**
+ * The stored form of an event's JSON: a format byte, then the compressed bytes; with `none`,
+ * the text itself (what spools before version 5 kept, read the same way). `keys`: the row's own,
+ * exactly as inserted beside it.
+ * @example db.prepare('INSERT INTO events (..., body) VALUES (..., ?)').run(..., encodeBody(JSON.stringify(event), event))
+ */
+export function encodeBody(json: string, keys: BodyKeys): Buffer;
+export function encodeBody(json: string, keys: BodyKeys, encoding: BodyEncoding | undefined): Buffer | string;
+export function encodeBody(json: string, keys: BodyKeys, encoding: BodyEncoding = 'deflate'): Buffer | string {
   if (encoding === 'none') return json;
-  const packed = deflateRawSync(json, { dictionary: DICTIONARY_1, chunkSize: CHUNK });
+  const packed = deflateRawSync(json, { dictionary: rowDictionary(keys), chunkSize: CHUNK });
   const stored = Buffer.allocUnsafe(packed.length + 1);
-  stored[0] = FORMAT_DEFLATE_DICT_1;
+  stored[0] = FORMAT_DEFLATE_ROW_KEYS;
   packed.copy(stored, 1);
   return stored;
 }
 
 /**
- * The event's JSON from `events.body`, whichever way it was stored. Throws on a format this
- * version does not know (a spool written by a newer router): better than guessing at bytes.
- * @example const event = JSON.parse(decodeBody(row.body)) as DeliveryEvent
+ * The event's JSON from `events.body`, whichever way it was stored; `keys` are its row's (format
+ * 2 needs them). Throws on a format this version does not know (a spool written by a newer
+ * router): better than guessing at bytes.
+ * @example const event = JSON.parse(decodeBody(row.body, row)) as DeliveryEvent
  */
-export function decodeBody(stored: string | Buffer): string {
+export function decodeBody(stored: string | Buffer, keys: BodyKeys): string {
   if (typeof stored === 'string') return stored;
   const format = stored[0];
+  if (format === FORMAT_DEFLATE_ROW_KEYS) {
+    return inflateRawSync(stored.subarray(1), { dictionary: rowDictionary(keys), chunkSize: CHUNK }).toString('utf8');
+  }
   if (format === FORMAT_DEFLATE_DICT_1) {
     return inflateRawSync(stored.subarray(1), { dictionary: DICTIONARY_1, chunkSize: CHUNK }).toString('utf8');
   }

@@ -251,7 +251,7 @@ export class GroupCommit {
       stored.profile,
       stored.status_class,
       now,
-      encodeBody(json, this.opts.bodyEncoding),
+      encodeBody(json, stored, this.opts.bodyEncoding),
       // The rules it matched, kept so its timeline shows them whatever the config says later.
       this.routes.idOf(JSON.stringify(route)),
       trace,

@@ -11,6 +11,7 @@ import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
 import { callbackContext } from '../trace/context.js';
 import { openSpoolDb } from './db.js';
+import { messageHash } from './message-hash.js';
 import { Spool } from './spool.js';
 
 const config = compileRoutes(
@@ -192,6 +193,61 @@ describe('spool version 6: each stored byte kept once', () => {
     s.close();
     // The migrated file has the tables, columns and indexes a new one has.
     expect(shape(path)).toEqual(shape(join(d, 'fresh.db')));
+  });
+
+  it("stores each body against its own row's ids and each message's event id in 16 bytes, and every reader gives them back from disk", async () => {
+    const path = join(dir(), 'spool.db');
+    const sent = report({ status: 'Sent', status_trace: '', description: 'Sent' });
+    const failed = report({ status: 'Undelivered' });
+    const first = spoolAt(path);
+    for (const e of [sent, failed]) await first.commits.accept(e);
+    first.close();
+
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT hex(substr(body, 1, 1)) FROM events ORDER BY seq').pluck().all()).toEqual(['02', '02']);
+      expect(db.prepare('SELECT typeof(event_id) AS type, length(event_id) AS bytes FROM message_state').all()).toEqual([
+        { type: 'blob', bytes: 16 },
+        { type: 'blob', bytes: 16 },
+      ]);
+    } finally {
+      db.close();
+    }
+    // A new process: nothing in memory, each body inflated against its row's ids.
+    const s = spoolAt(path);
+    expect(s.queue.due('kafka:events', 10).map((d) => d.body)).toEqual([JSON.stringify(sent), JSON.stringify(failed)]);
+    const { raw, raw_query, ...event } = failed;
+    expect(s.timeline.message(failed.message_key, 10)!.callbacks[0]).toMatchObject({ event_id: failed.event_id, event, raw, raw_query });
+    expect(s.timeline.message(failed.message_key, 10)!.state).toMatchObject({ event_id: failed.event_id, status: 'Undelivered' });
+    expect(s.eventList.page({}).rows.map((r) => [r.event_id, r.status])).toEqual([
+      [failed.event_id, 'Undelivered'],
+      [sent.event_id, 'Sent'],
+    ]);
+    expect(s.operations.interimSince('default', T0 + 1, 10)).toEqual([{ messageKey: sent.message_key, last: sent }]);
+  });
+
+  it('keeps no schedule and no message order for a done delivery, and a replay gives both back', async () => {
+    const path = join(dir(), 'spool.db');
+    const s = spoolAt(path);
+    const first = report({ status: 'Sent', status_trace: '', description: 'Sent' });
+    await s.commits.accept(first);
+    const [delivery] = s.queue.due('kafka:events', 10);
+    s.queue.markDone([delivery!.id], 12);
+    const row = new Database(path, { readonly: true }).prepare<[number], Record<string, unknown>>('SELECT state, next_at, message_hash, latency_ms FROM deliveries WHERE id = ?');
+    try {
+      expect(row.get(delivery!.id)).toEqual({ state: 'done', next_at: 0, message_hash: 0, latency_ms: 12 });
+      expect(s.operations.replay({ eventId: first.event_id }, 'done')).toBe(1);
+      expect(row.get(delivery!.id)).toEqual({ state: 'pending', next_at: T0, message_hash: messageHash(first.message_key), latency_ms: 12 });
+    } finally {
+      row.database.close();
+    }
+    // Its message's order holds again: the next report waits behind the replayed delivery's retry.
+    s.queue.markRetry(delivery!.id, T0 + 60_000, 'kafka_unavailable', 'broker down');
+    const next = report({ message_id: first.message_id, id: first.request_id, status: 'Delivered', status_trace: 'DELIVRD', description: 'Delivered' });
+    const other = report({ status: 'Delivered', status_trace: 'DELIVRD', description: 'Delivered' });
+    await s.commits.accept(next);
+    await s.commits.accept(other);
+    expect(s.queue.due('kafka:events', 10).map((d) => d.eventId)).toEqual([other.event_id]);
   });
 });
 

@@ -41,8 +41,8 @@ export function openSpoolDb(path: string): SpoolDb {
 
 /**
  * The SQL functions the spool's statements use: message_hash(key) (message-hash.ts), for the
- * statements that make deliveries from events (a backfill, the migration to version 6). Done
- * by openSpoolDb, and by a Spool on a connection it is given.
+ * statements that queue deliveries of stored events (a backfill, a replay, the migration to
+ * version 6). Done by openSpoolDb, and by a Spool on a connection it is given.
  */
 export function registerSpoolFunctions(db: SpoolDb): void {
   db.function('message_hash', { deterministic: true }, (key: unknown) => messageHash(String(key)));

@@ -39,7 +39,7 @@ export class DeadLetterMirror {
          VALUES (@seq, @destination, @message_hash, 'dead', 1, @at, @at, @at, @code, @error)`,
       ),
       replayed: db.prepare(
-        `UPDATE deliveries SET state = 'done', updated_at = @at
+        `UPDATE deliveries SET state = 'done', updated_at = @at, next_at = 0, message_hash = 0
           WHERE destination = @destination AND state = 'dead' AND event_seq = (SELECT seq FROM events WHERE event_id = @event_id)`,
       ),
     };
@@ -56,7 +56,7 @@ export class DeadLetterMirror {
         profile: e.profile,
         status_class: e.status_class,
         received_at: Date.parse(e.received_at) || d.at,
-        body: encodeBody(JSON.stringify(e)),
+        body: encodeBody(JSON.stringify(e), e),
         iso_code: e.iso_code,
         request_id: e.request_id,
         status: e.status,

@@ -4,7 +4,7 @@
  * cut by keyset on (received_at, seq), never OFFSET, so page 1000 costs what page 1 does.
  */
 import type { DeliveryEvent } from '../event.js';
-import { decodeBody } from './body-codec.js';
+import { decodeBody, type BodyKeys } from './body-codec.js';
 import type { SpoolDb } from './db.js';
 import type { DeliveryState } from './types.js';
 
@@ -66,14 +66,12 @@ export interface EventListResult {
   newer: number | null;
 }
 
-interface Row {
+interface Row extends BodyKeys {
   seq: number;
-  event_id: string;
   received_at: number;
   profile: string;
   type: string;
   status_class: string;
-  message_key: string;
   body: string | Buffer;
 }
 
@@ -109,7 +107,7 @@ const OUTCOMES: Record<DeliveryOutcome, string> = {
 
 const OLDER = '(received_at < @key_at OR (received_at = @key_at AND seq < @key_seq))';
 const NEWER = '(received_at > @key_at OR (received_at = @key_at AND seq > @key_seq))';
-const COLUMNS = 'seq, event_id, received_at, profile, type, status_class, message_key, body';
+const COLUMNS = 'seq, event_id, received_at, profile, type, status_class, message_key, request_id, body';
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 500;
@@ -210,7 +208,7 @@ export class EventList {
 }
 
 function rowOf(r: Row, deliveries: EventListRow['deliveries']): EventListRow {
-  const e = JSON.parse(decodeBody(r.body)) as Partial<DeliveryEvent>;
+  const e = JSON.parse(decodeBody(r.body, r)) as Partial<DeliveryEvent>;
   return {
     seq: r.seq,
     event_id: r.event_id,

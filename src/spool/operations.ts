@@ -4,7 +4,8 @@
  * whose final report never came. Every statement is prepared once; optional filters are NULL.
  */
 import type { DeliveryEvent } from '../event.js';
-import { decodeBody } from './body-codec.js';
+import { decodeBody, type BodyKeys } from './body-codec.js';
+import { decodeStoredId } from './stored-id.js';
 import type { SpoolDb } from './db.js';
 import { DEFAULT_CHUNK, chunked, drain, plan, type BulkOptions, type BulkResult, type ChunkRow, type Plan, type PlanRow, type RowsFn } from './chunked.js';
 import type { DeliveryFilter, DeliveryRecord, DeliveryState, WorkNotifier } from './types.js';
@@ -86,7 +87,8 @@ export class SpoolOperations {
       ),
       // One chunk of it, one short transaction: the next rows after `after`, up to the last one planned.
       replayChunk: db.prepare<[Params], ChunkRow>(
-        `UPDATE deliveries SET state = 'pending', attempts = 0, first_at = @now, next_at = @now, updated_at = @now
+        `UPDATE deliveries SET state = 'pending', attempts = 0, first_at = @now, next_at = @now, updated_at = @now,
+                message_hash = message_hash((SELECT message_key FROM events WHERE seq = deliveries.event_seq))
           WHERE id IN (SELECT d.id FROM deliveries d JOIN events e ON e.seq = d.event_seq
                         WHERE ${DELIVERY_FILTER} AND d.id > @after AND d.id <= @through ORDER BY d.id LIMIT @chunk)
           RETURNING id AS key, destination`,
@@ -104,7 +106,7 @@ export class SpoolOperations {
       counts: db.prepare<[], { destination: string; state: string; n: number }>(
         'SELECT destination, state, COUNT(*) AS n FROM deliveries GROUP BY destination, state ORDER BY destination, state',
       ),
-      event: db.prepare<[string], { body: string | Buffer }>('SELECT body FROM events WHERE event_id = ?'),
+      event: db.prepare<[string], BodyKeys & { body: string | Buffer }>('SELECT event_id, message_key, request_id, body FROM events WHERE event_id = ?'),
       purgeEvents: db.prepare(
         `DELETE FROM events WHERE received_at < ?
            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.state = 'pending')`,
@@ -112,7 +114,7 @@ export class SpoolOperations {
       purgeDedupe: db.prepare('DELETE FROM dedupe WHERE seen_at < ?'),
       purgeRejected: db.prepare('DELETE FROM rejected WHERE received_at < ?'),
       purgeState: db.prepare('DELETE FROM message_state WHERE updated_at < ? AND message_key NOT IN (SELECT message_key FROM events)'),
-      interim: db.prepare<[string, number, number], { message_key: string; event_id: string }>(
+      interim: db.prepare<[string, number, number], { message_key: string; event_id: string | Buffer }>(
         `SELECT message_key, event_id FROM message_state INDEXED BY message_state_interim
           WHERE profile = ? AND rank = 1 AND missing_at IS NULL AND updated_at < ? ORDER BY updated_at LIMIT ?`,
       ),
@@ -193,7 +195,7 @@ export class SpoolOperations {
   /** Reads one stored event. */
   event(eventId: string): DeliveryEvent | null {
     const row = this.stmt.event.get(eventId);
-    return row ? (JSON.parse(decodeBody(row.body)) as DeliveryEvent) : null;
+    return row ? (JSON.parse(decodeBody(row.body, row)) as DeliveryEvent) : null;
   }
 
   /**
@@ -219,7 +221,7 @@ export class SpoolOperations {
    * for which no "final report missing" event was made yet: their latest event, oldest first.
    */
   interimSince(profile: string, before: number, limit: number): InterimMessage[] {
-    return this.stmt.interim.all(profile, before, limit).map((r) => ({ messageKey: r.message_key, last: this.event(r.event_id) }));
+    return this.stmt.interim.all(profile, before, limit).map((r) => ({ messageKey: r.message_key, last: this.event(decodeStoredId(r.event_id)) }));
   }
 
   /** Marks messages as announced missing, so the sweep makes their event once. */

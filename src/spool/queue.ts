@@ -19,8 +19,8 @@ export class SpoolQueue {
     private readonly recent?: RecentBodies,
   ) {
     this.stmt = {
-      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; seq: number; event_id: string; message_key: string; type: string; attempts: number; first_at: number; body: string | Buffer; traceparent: string | Buffer | null }>(
-        `SELECT d.id, e.seq, e.event_id, e.message_key, e.type, d.attempts, d.first_at, e.body, e.traceparent
+      due: db.prepare<[{ dest: string; now: number; limit: number }], { id: number; seq: number; event_id: string; message_key: string; request_id: string | null; type: string; attempts: number; first_at: number; body: string | Buffer; traceparent: string | Buffer | null }>(
+        `SELECT d.id, e.seq, e.event_id, e.message_key, e.request_id, e.type, d.attempts, d.first_at, e.body, e.traceparent
            FROM deliveries d INDEXED BY deliveries_queue JOIN events e ON e.seq = d.event_seq
           WHERE d.destination = @dest AND d.state = 'pending' AND d.next_at <= @now
             AND NOT EXISTS (SELECT 1 FROM deliveries p
@@ -34,9 +34,12 @@ export class SpoolQueue {
         "SELECT first_at FROM deliveries INDEXED BY deliveries_queue WHERE destination = ? AND state = 'pending' ORDER BY id LIMIT 1",
       ),
       pendingCount: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM deliveries INDEXED BY deliveries_queue WHERE destination = ? AND state = 'pending'"),
-      // A whole batch in one statement: its ids travel as one JSON array.
+      // A whole batch in one statement: its ids travel as one JSON array. Out of the queue, a
+      // delivery has no schedule and no place in its message's order: both become 0, stored in
+      // no bytes at all (a replay sets them again).
       done: db.prepare(
-        `UPDATE deliveries SET state = 'done', attempts = attempts + 1, updated_at = ?, latency_ms = ?, last_code = NULL, last_error = NULL
+        `UPDATE deliveries SET state = 'done', attempts = attempts + 1, updated_at = ?, latency_ms = ?, last_code = NULL, last_error = NULL,
+                               next_at = 0, message_hash = 0
           WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending'`,
       ),
       retry: db.prepare(
@@ -70,7 +73,7 @@ export class SpoolQueue {
       .all({ dest: destination, now: this.now(), limit })
       .map((r) => {
         const callback = decodeStoredTrace(r.traceparent);
-        return { id: r.id, eventId: r.event_id, messageKey: r.message_key, type: r.type, attempts: r.attempts, firstAt: r.first_at, body: this.recent?.get(r.seq, r.event_id) ?? decodeBody(r.body), trace: callback && childContext(callback) };
+        return { id: r.id, eventId: r.event_id, messageKey: r.message_key, type: r.type, attempts: r.attempts, firstAt: r.first_at, body: this.recent?.get(r.seq, r.event_id) ?? decodeBody(r.body, r), trace: callback && childContext(callback) };
       });
   }
 

@@ -76,7 +76,9 @@ CREATE TABLE IF NOT EXISTS events (
   status_class TEXT NOT NULL,
   received_at  INTEGER NOT NULL,
   -- The event's JSON as body-codec.ts stores it: a BLOB (format byte, then deflate) since version
-  -- 5, plain JSON TEXT before. TEXT affinity keeps a BLOB as it is.
+  -- 5, plain JSON TEXT before. Format 2 is compressed against the row's own event_id,
+  -- message_key and request_id, which must never change after the insert. TEXT affinity keeps a
+  -- BLOB as it is.
   body         TEXT NOT NULL,
   -- The callback's W3C trace context (received or started here), as trace/context.ts stores it:
   -- 25 bytes (trace id, span id, flags) and the tracestate since version 6, the traceparent
@@ -112,10 +114,12 @@ CREATE TABLE IF NOT EXISTS deliveries (
   destination TEXT NOT NULL,
   -- Its message (message-hash.ts): the queue holds a delivery behind an earlier one of the same
   -- message waiting for a retry. The message_key itself is its event's (before version 6, here).
+  -- 0 once done (as next_at): a done delivery is in no queue, and SQLite stores a 0 in no bytes.
   message_hash INTEGER NOT NULL DEFAULT 0,
   state       TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
   attempts    INTEGER NOT NULL DEFAULT 0,
   first_at    INTEGER NOT NULL,
+  -- When it is due; 0 once done (see message_hash).
   next_at     INTEGER NOT NULL,
   updated_at  INTEGER NOT NULL,
   last_code   TEXT,
@@ -164,6 +168,8 @@ CREATE TABLE IF NOT EXISTS message_state (
   message_key  TEXT PRIMARY KEY,
   rank         INTEGER NOT NULL,
   status       TEXT NOT NULL,
+  -- The event that set it, as stored-id.ts keeps it: a UUID's 16 bytes (the text in rows written
+  -- by earlier builds, and for any other id). TEXT affinity keeps a BLOB as it is.
   event_id     TEXT NOT NULL,
   updated_at   INTEGER NOT NULL,
   profile      TEXT,

@@ -5,7 +5,8 @@
  */
 import type { DeliveryEvent } from '../event.js';
 import { statusRank } from '../vocabulary/status.js';
-import { decodeBody } from './body-codec.js';
+import { decodeBody, type BodyKeys } from './body-codec.js';
+import { decodeStoredId } from './stored-id.js';
 import type { SpoolDb } from './db.js';
 import { ROUTE_JOIN, ROUTE_OF_EVENT } from './route-decisions.js';
 import type { DeliveryState } from './types.js';
@@ -88,9 +89,8 @@ export interface MessageTimeline {
   truncated: boolean;
 }
 
-interface EventRow {
+interface EventRow extends BodyKeys {
   seq: number;
-  event_id: string;
   type: string;
   received_at: number;
   body: string | Buffer;
@@ -126,7 +126,7 @@ interface AttemptRow {
 interface StateRow {
   rank: number;
   status: string;
-  event_id: string;
+  event_id: string | Buffer;
   updated_at: number;
   profile: string | null;
   missing_at: number | null;
@@ -144,7 +144,7 @@ export class SpoolTimeline {
     this.stmt = {
       // The newest `limit` (+1 to know there are more), on the index by message.
       events: db.prepare<[string, number], EventRow>(
-        `SELECT e.seq, e.event_id, e.type, e.received_at, e.body, ${ROUTE_OF_EVENT}
+        `SELECT e.seq, e.event_id, e.message_key, e.request_id, e.type, e.received_at, e.body, ${ROUTE_OF_EVENT}
            FROM events e INDEXED BY events_message ${ROUTE_JOIN}
           WHERE e.message_key = ? ORDER BY e.seq DESC LIMIT ?`,
       ),
@@ -195,7 +195,7 @@ function group<T, K>(rows: readonly T[], key: (r: T) => K): Map<K, T[]> {
 }
 
 function callbackOf(e: EventRow, deliveries: TimelineDelivery[]): TimelineCallback {
-  const { raw, raw_query, ...event } = JSON.parse(decodeBody(e.body)) as DeliveryEvent;
+  const { raw, raw_query, ...event } = JSON.parse(decodeBody(e.body, e)) as DeliveryEvent;
   return {
     event_id: e.event_id,
     received_at: iso(e.received_at),
@@ -243,7 +243,7 @@ function stateOf(s: StateRow): TimelineState {
     status: s.status,
     rank: s.rank,
     final: s.rank >= FINAL_RANK,
-    event_id: s.event_id,
+    event_id: decodeStoredId(s.event_id),
     updated_at: iso(s.updated_at),
     profile: s.profile,
     final_missing_at: s.missing_at === null ? null : iso(s.missing_at),
