@@ -24,19 +24,38 @@ export function openSpoolDb(path: string): SpoolDb {
   db.pragma('busy_timeout = 5000');
   registerSpoolFunctions(db);
   // All of it or none: a migration cut short (a kill, a full disk) is run again whole next time.
-  db.transaction(() => {
+  const migrate = db.transaction(() => {
     let version = db.pragma('user_version', { simple: true }) as number;
+    // A newer router's spool may hold what this one cannot read or would undo: refuse to start.
+    if (version > SPOOL_VERSION) throw new NewerSpoolError(path, version);
     const fresh = version === 0;
     const before = tableNames(db);
     db.exec(SPOOL_DDL);
     if (!fresh) {
       const made = new Set([...tableNames(db)].filter((t) => !before.has(t)));
-      for (; version < SPOOL_VERSION; version++) migrate(db, SPOOL_MIGRATIONS[version] ?? '', made);
+      for (; version < SPOOL_VERSION; version++) runMigration(db, SPOOL_MIGRATIONS[version] ?? '', made);
     }
     db.exec(SPOOL_LATE_DDL);
     db.pragma(`user_version = ${SPOOL_VERSION}`);
-  })();
+  });
+  try {
+    migrate();
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return db;
+}
+
+/** The spool was written by a newer router (a downgrade): this one does not open it. */
+export class NewerSpoolError extends Error {
+  constructor(path: string, version: number) {
+    super(
+      `the spool ${path} is at version ${version}, written by a newer router; this one reads versions up to ${SPOOL_VERSION}. ` +
+        'Run the newer version (a downgrade is not supported), or start on an empty DATA_DIR.',
+    );
+    this.name = 'NewerSpoolError';
+  }
 }
 
 /**
@@ -57,7 +76,7 @@ function tableNames(db: SpoolDb): Set<string> {
  * already in its newest shape: statements that alter or update it are skipped. A column an older
  * table already has is not added twice.
  */
-function migrate(db: SpoolDb, sql: string, made: ReadonlySet<string>): void {
+function runMigration(db: SpoolDb, sql: string, made: ReadonlySet<string>): void {
   for (const statement of sql.split(';').map((s) => s.trim()).filter(Boolean)) {
     const target = /^(?:ALTER TABLE|UPDATE) (\w+)/i.exec(statement)?.[1];
     if (target !== undefined && made.has(target)) continue;

@@ -12,6 +12,7 @@ import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
 import { openSpoolDb, type SpoolDb } from './db.js';
 import { Spool, type PendingDelivery, type SpoolOptions } from './spool.js';
+import { SPOOL_VERSION } from './schema.sql.js';
 
 const cfg = compileRoutes(
   {
@@ -546,6 +547,21 @@ describe('Spool', () => {
       await spool.commits.accept(report('m-2', 'Sent'));
       expect(spool.operations.interimSince('default', clock + 1, 10).map((r) => r.messageKey)).toEqual(['m-2']);
     });
+  });
+
+  it('refuses a spool written by a newer router, saying so, and leaves it as it was', () => {
+    const newer = new Database(path);
+    newer.exec(`CREATE TABLE events (seq INTEGER PRIMARY KEY, body BLOB); INSERT INTO events VALUES (1, x'09'); PRAGMA user_version = ${SPOOL_VERSION + 1};`);
+    newer.close();
+
+    expect(() => openSpoolDb(path)).toThrow(new RegExp(`at version ${SPOOL_VERSION + 1}, written by a newer router; this one reads versions up to ${SPOOL_VERSION}`));
+    const after = new Database(path, { readonly: true });
+    try {
+      expect(after.pragma('user_version', { simple: true })).toBe(SPOOL_VERSION + 1);
+      expect(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all()).toEqual(['events']);
+    } finally {
+      after.close();
+    }
   });
 
   describe('a store that cannot commit', () => {
