@@ -151,9 +151,11 @@ describe('AttemptLog: every delivery attempt written down', () => {
     // Told after the attempt log: by then the outcomes are written, but not yet committed.
     const after = { batch: () => seen.push({ inTransaction: db.inTransaction, pending: pendingNow() }) };
     await acceptReports(spool, 2);
+    // The failed one is not tried again while the test looks (a busy machine polls late).
+    const policy = { ...DEFAULT_RETRY_POLICY, initialDelayMs: 60_000, maxDelayMs: 60_000 };
     const dispatcher = new Dispatcher({
       queue: spool.queue,
-      destinations: { destinations: new Map([[REF, dest]]), policies: new Map([[REF, DEFAULT_RETRY_POLICY]]) },
+      destinations: { destinations: new Map([[REF, dest]]), policies: new Map([[REF, policy]]) },
       logger: silentLogger,
       metrics: new Metrics(),
       pollMs: 10_000,
@@ -161,7 +163,7 @@ describe('AttemptLog: every delivery attempt written down', () => {
     });
     dispatcher.start();
     try {
-      await waitFor(() => seen.length === 1, 5_000);
+      await waitFor(() => seen.length >= 1, 5_000);
     } finally {
       await dispatcher.stop(0);
     }
