@@ -24,6 +24,7 @@ import { matchRoutes } from './route/match.js';
 import { Reloader, type ReloaderDeps, type ReloadResult, type ReloadTrigger } from './route/reload.js';
 import type { Settings } from './settings.js';
 import { sleep } from './sleep.js';
+import { bodyCompressor } from './spool/body-compressor.js';
 import { Spool } from './spool/spool.js';
 
 export interface RunningRouter {
@@ -63,6 +64,7 @@ export async function startRouter({ config, settings, logger = createLogger(), c
     dedupeWindowMs: settings.dedupeWindowMs,
     retentionMs: settings.retentionMs,
     bodyEncoding: settings.spoolCompression,
+    compressor: settings.spoolCompressionThread ? bodyCompressor : null,
     // In cluster mode the spool is the edge's fallback: everything in it goes to the intake topic.
     // Planned in the commit, with the config of that moment: the one whose workers deliver.
     plan: cluster ? FORWARD_PLAN : (event) => matchRoutes(event, live.current.table),

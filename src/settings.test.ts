@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
@@ -28,6 +29,8 @@ describe('loadSettings', () => {
       dedupeWindowMs: 600_000,
       retentionMs: 168 * 3_600_000,
       spoolCompression: 'deflate',
+      // On a thread of its own when there is a core to spare.
+      spoolCompressionThread: availableParallelism() > 1,
       shutdownTimeoutMs: 10_000,
       adminToken: undefined,
       kafkaRequestTimeoutMs: 15_000,
@@ -60,6 +63,7 @@ describe('loadSettings', () => {
         DEDUPE_WINDOW_MS: '0',
         RETENTION_HOURS: '1.5',
         SPOOL_COMPRESSION: 'NONE',
+        SPOOL_COMPRESSION_THREAD: 'false',
         SHUTDOWN_TIMEOUT_MS: '500',
         ADMIN_TOKEN: 'a-long-admin-token',
         KAFKA_REQUEST_TIMEOUT_MS: '2000',
@@ -97,6 +101,7 @@ describe('loadSettings', () => {
       dedupeWindowMs: 0,
       retentionMs: 5_400_000,
       spoolCompression: 'none',
+      spoolCompressionThread: false,
       shutdownTimeoutMs: 500,
       adminToken: 'a-long-admin-token',
       kafkaRequestTimeoutMs: 2_000,
@@ -176,6 +181,7 @@ describe('loadSettings', () => {
     ['KAFKA_COMPRESSION', 'snappy', 'must be none or gzip (snappy, lz4 and zstd need codecs the router does not ship)'],
     ['KAFKA_COMPRESSION', 'zstd', 'must be none or gzip'],
     ['SPOOL_COMPRESSION', 'gzip', 'must be deflate or none'],
+    ['SPOOL_COMPRESSION_THREAD', 'maybe', 'must be true or false'],
     ['KAFKA_TLS_CA_FILE', '/nonexistent/ca.pem', 'cannot read /nonexistent/ca.pem (ENOENT)'],
   ])('%s=%j is a ConfigError naming the variable', (name, value, detail) => {
     expect(settingsError({ [name]: value }).message).toContain(`- ${name}: ${detail}`);

@@ -9,6 +9,7 @@ import type { DeliveryEvent } from '../event.js';
 import type { RouteMatch } from '../route/match.js';
 import { callbackContext, encodeStoredTrace, type TraceContext } from '../trace/context.js';
 import { encodeBody, type BodyEncoding } from './body-codec.js';
+import type { BodyToCompress } from './body-compressor.js';
 import type { SpoolDb } from './db.js';
 import type { RecentBodies } from './recent-bodies.js';
 import { messageHash } from './message-hash.js';
@@ -42,6 +43,11 @@ export interface GroupCommitOptions {
   recent?: RecentBodies;
   /** How each event's JSON is stored; default deflate. */
   bodyEncoding?: BodyEncoding;
+  /**
+   * Compresses a batch's bodies off the event loop (body-compressor.ts) before its transaction;
+   * null answers (or none given): the transaction compresses them itself. Not used with `none`.
+   */
+  compress?: (bodies: readonly BodyToCompress[]) => Promise<Buffer[] | null>;
 }
 
 interface Waiting {
@@ -50,6 +56,8 @@ interface Waiting {
   body: string;
   /** Its trace context as stored (`events.traceparent`). */
   trace: Buffer;
+  /** `body` as stored (encodeBody), when compressed before the transaction. */
+  packed?: Buffer;
   resolve: (r: AcceptResult) => void;
   reject: (e: unknown) => void;
 }
@@ -85,6 +93,8 @@ export class GroupCommit {
   private readonly failingListeners = new Set<(failing: boolean, error: string | null) => void>();
   private flushScheduled = false;
   private lastFlushAt = 0;
+  /** The last batch compressing or committing: batches commit in the order they were flushed. */
+  private committing: Promise<void> = Promise.resolve();
   private readonly commitDelayMs: number;
   private readonly routes: RouteDecisions;
   private readonly stmt;
@@ -116,13 +126,13 @@ export class GroupCommit {
     const together = db.transaction((batch: Waiting[]) =>
       batch.map((w) => {
         try {
-          return this.store(w.event, w.body, w.trace);
+          return this.store(w);
         } catch (err) {
           throw isStoreFailure(err) ? err : new OneEventFailed(err);
         }
       }),
     );
-    const storeOne = db.transaction((w: Waiting) => this.store(w.event, w.body, w.trace));
+    const storeOne = db.transaction((w: Waiting) => this.store(w));
     const apart = db.transaction((batch: Waiting[]) =>
       batch.map((w) => {
         try {
@@ -179,6 +189,21 @@ export class GroupCommit {
     const batch = this.waiting;
     this.waiting = [];
     if (batch.length === 0) return;
+    const compress = this.opts.bodyEncoding === 'none' ? undefined : this.opts.compress;
+    if (!compress) return this.commit(batch);
+    // Compressed on another thread while the loop reads the next requests; committed after the
+    // batch before it, whichever finishes compressing first. Whatever throws fails this batch's
+    // callbacks (a 503 they will send again), never the batches after it.
+    const bodies = compress(batch.map((w) => ({ json: w.body, keys: w.event })));
+    this.committing = Promise.all([bodies, this.committing])
+      .then(([packed]) => {
+        if (packed) batch.forEach((w, i) => (w.packed = packed[i]));
+        this.commit(batch);
+      })
+      .catch((err: unknown) => this.failed(batch, err));
+  }
+
+  private commit(batch: Waiting[]): void {
     const started = performance.now();
     let results: (AcceptResult | Error)[];
     try {
@@ -238,11 +263,12 @@ export class GroupCommit {
   }
 
   /** One event, inside the batch transaction: the accept step, then the rows it decided. */
-  private store(event: DeliveryEvent, body: string, trace: Buffer): AcceptResult {
+  private store({ event, body, trace, packed }: Waiting): AcceptResult {
     const decision = this.opts.decide(event);
     if (decision.duplicate) return { eventId: decision.eventId, duplicate: true, stale: false, route: NO_ROUTE };
     const { event: stored, stale, route } = decision;
     const now = this.opts.now();
+    // The accept step may have changed the event (stale): then its body is made again here.
     const json = stored === event ? body : JSON.stringify(stored);
     const seq = this.stmt.eventPut.run(
       stored.event_id,
@@ -251,7 +277,7 @@ export class GroupCommit {
       stored.profile,
       stored.status_class,
       now,
-      encodeBody(json, stored, this.opts.bodyEncoding),
+      stored === event && packed ? packed : encodeBody(json, stored, this.opts.bodyEncoding),
       // The rules it matched, kept so its timeline shows them whatever the config says later.
       this.routes.idOf(JSON.stringify(route)),
       trace,

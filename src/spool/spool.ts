@@ -22,6 +22,7 @@ import { SpoolFigures } from './figures.js';
 import { WorkNotifier } from './types.js';
 import { WalSync } from './wal-sync.js';
 import type { BodyEncoding } from './body-codec.js';
+import { bodyCompressor, type BodyCompressor } from './body-compressor.js';
 import { RecentBodies } from './recent-bodies.js';
 
 export type { AcceptResult } from './commit.js';
@@ -48,6 +49,11 @@ export interface SpoolOptions {
   commitDelayMs?: number;
   /** How new events' JSON is stored (body-codec.ts); default deflate. */
   bodyEncoding?: BodyEncoding;
+  /**
+   * Where a commit's bodies are compressed: default the process's thread for it
+   * (body-compressor.ts); null: inside the commit, on the event loop.
+   */
+  compressor?: Pick<BodyCompressor, 'compress'> | null;
 }
 
 const DAY = 86_400_000;
@@ -90,6 +96,7 @@ export class Spool {
     // long enough to reach V8's old space, which cost more in garbage collection than it saved.
     const recent = new RecentBodies(512);
     this.walSync = new WalSync(this.db.memory ? null : `${this.db.name}-wal`);
+    const compressor = opts.compressor === undefined ? bodyCompressor : opts.compressor;
     this.commits = new GroupCommit(this.db, notifier, {
       decide: (event) => acceptEvent(event, state, { plan, dedupeWindowMs, now }),
       now,
@@ -97,6 +104,7 @@ export class Spool {
       durable: () => this.walSync.sync(),
       recent,
       bodyEncoding: opts.bodyEncoding,
+      compress: compressor ? (bodies) => compressor.compress(bodies) : undefined,
     });
     this.queue = new SpoolQueue(this.db, notifier, now, recent);
     this.rejected = new RejectedStore(this.db, now);
