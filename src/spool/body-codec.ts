@@ -13,9 +13,10 @@ import { NonRetriableError } from '../errors.js';
  */
 const FORMAT_DEFLATE_DICT_1 = 1;
 /**
- * Format 2 (spool version 7): as format 1, with the row's own keys (BodyKeys) after DICTIONARY_1,
- * so the ids its columns already hold are not stored a second time: the event is stored once.
- * Measured on 2,000 events with UUID ids: 272 bytes a body with format 1, 225 with format 2.
+ * Format 2: as format 1, with the row's own keys (BodyKeys) after DICTIONARY_1, so the ids its
+ * columns already hold are not stored a second time: the event is stored once. It came without a
+ * spool version of its own: the format byte says how a body is stored. Measured on 2,000 events
+ * with UUID ids: 272 bytes a body with format 1, 225 with format 2.
  */
 const FORMAT_DEFLATE_ROW_KEYS = 2;
 
