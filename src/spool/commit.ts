@@ -14,7 +14,7 @@ import type { SpoolDb } from './db.js';
 import type { RecentBodies } from './recent-bodies.js';
 import { messageHash } from './message-hash.js';
 import { RouteDecisions } from './route-decisions.js';
-import type { WorkNotifier } from './types.js';
+import type { MadeDelivery, WorkNotifier } from './types.js';
 
 export interface AcceptResult {
   eventId: string;
@@ -58,6 +58,8 @@ interface Waiting {
   trace: Buffer;
   /** `body` as stored (encodeBody), when compressed before the transaction. */
   packed?: Buffer;
+  /** The deliveries its transaction made (handed to the queue once committed). */
+  made?: MadeDelivery[];
   resolve: (r: AcceptResult) => void;
   reject: (e: unknown) => void;
 }
@@ -214,7 +216,7 @@ export class GroupCommit {
     }
     // The dispatcher may start on the rows now: a delivery made before the flush below is done
     // is at worst made again after a power loss, as at-least-once allows. The callers wait.
-    this.notifier.notify(this.touched(results));
+    this.notifier.notify(this.touched(results), this.made(batch, results));
     const durable = this.opts.durable?.() ?? Promise.resolve();
     durable.then(
       () => this.succeeded(batch, results, performance.now() - started),
@@ -226,6 +228,15 @@ export class GroupCommit {
     const touched = new Set<string>();
     for (const r of results) if (!(r instanceof Error) && !r.duplicate) for (const d of r.route.destinations) touched.add(d);
     return touched;
+  }
+
+  /** The deliveries the commit made, in row order: the queue holds them in memory (queue.ts). */
+  private made(batch: Waiting[], results: (AcceptResult | Error)[]): MadeDelivery[] {
+    const made: MadeDelivery[] = [];
+    batch.forEach((w, i) => {
+      if (w.made && !(results[i] instanceof Error)) for (const d of w.made) made.push(d);
+    });
+    return made;
   }
 
   private succeeded(batch: Waiting[], results: (AcceptResult | Error)[], ms: number): void {
@@ -263,7 +274,10 @@ export class GroupCommit {
   }
 
   /** One event, inside the batch transaction: the accept step, then the rows it decided. */
-  private store({ event, body, trace, packed }: Waiting): AcceptResult {
+  private store(w: Waiting): AcceptResult {
+    const { event, body, trace, packed } = w;
+    // Stored again after a rolled-back attempt (commitBatch): only the last attempt's rows count.
+    w.made = undefined;
     const decision = this.opts.decide(event);
     if (decision.duplicate) return { eventId: decision.eventId, duplicate: true, stale: false, route: NO_ROUTE };
     const { event: stored, stale, route } = decision;
@@ -289,7 +303,17 @@ export class GroupCommit {
     this.opts.recent?.remember(Number(seq), stored.event_id, json);
     if (route.destinations.length > 0) {
       const message = messageHash(stored.message_key);
-      for (const d of route.destinations) this.stmt.deliveryPut.run(seq, d, message, now, now, now);
+      w.made = route.destinations.map((destination) => ({
+        destination,
+        id: Number(this.stmt.deliveryPut.run(seq, destination, message, now, now, now).lastInsertRowid),
+        eventId: stored.event_id,
+        messageKey: stored.message_key,
+        type: stored.type,
+        attempts: 0,
+        firstAt: now,
+        body: json,
+        storedTrace: trace,
+      }));
     }
     return { eventId: stored.event_id, duplicate: false, stale, route };
   }

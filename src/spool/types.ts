@@ -80,8 +80,21 @@ export interface RejectedFilter {
   limit?: number;
 }
 
-/** Told which destinations have new work (after a commit, a replay, a backfill, an enable). */
-export type WorkListener = (destinations: ReadonlySet<string>) => void;
+/**
+ * A delivery a commit has just made, as the queue keeps it in memory (queue.ts): its row is in
+ * `deliveries`, pending and due at once. The callback's trace context is as stored; each attempt
+ * gets a child span of its own.
+ */
+export interface MadeDelivery extends Omit<PendingDelivery, 'trace'> {
+  destination: string;
+  storedTrace: Buffer | string | null;
+}
+
+/**
+ * Told which destinations have new work (after a commit, a replay, a backfill, an enable).
+ * `made`: the deliveries a commit made, all of that work; absent when the work came otherwise.
+ */
+export type WorkListener = (destinations: ReadonlySet<string>, made?: readonly MadeDelivery[]) => void;
 
 /** One set of work listeners shared by the spool's parts. */
 export class WorkNotifier {
@@ -92,9 +105,9 @@ export class WorkNotifier {
     return () => this.listeners.delete(listener);
   }
 
-  notify(destinations: Iterable<string>): void {
+  notify(destinations: Iterable<string>, made?: readonly MadeDelivery[]): void {
     const set = destinations instanceof Set ? (destinations as ReadonlySet<string>) : new Set(destinations);
     if (set.size === 0) return;
-    for (const l of this.listeners) l(set);
+    for (const l of this.listeners) l(set, made);
   }
 }
