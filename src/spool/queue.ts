@@ -44,9 +44,9 @@ export class SpoolQueue {
         `SELECT d.id, e.seq, e.event_id, e.message_key, e.request_id, e.type, d.attempts, d.first_at, e.body, e.traceparent
            FROM deliveries d INDEXED BY deliveries_queue JOIN events e ON e.seq = d.event_seq
           WHERE d.destination = @dest AND d.state = 'pending' AND d.next_at <= @now
-            AND NOT EXISTS (SELECT 1 FROM deliveries p
+            AND NOT EXISTS (SELECT 1 FROM deliveries p INDEXED BY deliveries_waiting
                              WHERE p.destination = d.destination AND p.message_hash = d.message_hash
-                               AND p.state = 'pending' AND p.id < d.id AND p.next_at > @now)
+                               AND p.state = 'pending' AND p.attempts > 0 AND p.id < d.id AND p.next_at > @now)
           ORDER BY d.id LIMIT @limit`,
       ),
       nextDue: db.prepare<[string], { at: number | null }>("SELECT MIN(next_at) AS at FROM deliveries WHERE destination = ? AND state = 'pending'"),

@@ -129,7 +129,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(destination, next_at) WHERE state = 'pending';
 -- The queue in arrival order: a dispatcher reads a batch off its head without sorting a backlog.
--- (Its per-message order, deliveries_order, is in SPOOL_LATE_DDL.)
+-- (Its per-message order, deliveries_waiting, is in SPOOL_LATE_DDL.)
 CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries(destination, id) WHERE state = 'pending';
 -- The dead letters, for the Events page's outcome filter: done deliveries, most of the table,
 -- are in no index but deliveries_event.
@@ -219,7 +219,12 @@ export const SPOOL_LATE_DDL = `
 CREATE INDEX IF NOT EXISTS events_iso ON events(iso_code, received_at);
 CREATE INDEX IF NOT EXISTS events_request ON events(request_id, received_at);
 CREATE INDEX IF NOT EXISTS events_status ON events(status, received_at);
--- Per message, what is pending for a destination: the queue keeps each message's order with it.
-CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(destination, message_hash, id) WHERE state = 'pending';
+-- Per message, the deliveries to a destination waiting for a retry: the queue keeps each
+-- message's order with it (a later report waits behind them). Only a retry schedules a delivery
+-- later than now, and it counts an attempt, so the deliveries never tried (nearly all of them)
+-- are not in it: a new one costs no write to an index over random keys, and neither does its
+-- success. Until this router it held every pending delivery, as deliveries_order.
+DROP INDEX IF EXISTS deliveries_order;
+CREATE INDEX IF NOT EXISTS deliveries_waiting ON deliveries(destination, message_hash, id) WHERE state = 'pending' AND attempts > 0;
 CREATE INDEX IF NOT EXISTS message_state_interim ON message_state(profile, updated_at) WHERE rank = 1 AND missing_at IS NULL;
 `;

@@ -352,6 +352,29 @@ describe('Spool', () => {
       expect(spool.queue.due('kafka:failures', 10).map((d) => d.eventId)).toEqual([f2.eventId]);
     });
 
+    it('indexes only the deliveries waiting for a retry for the order, and drops the older index over every pending one', async () => {
+      let spool = spoolAt();
+      await spool.commits.accept(report('m-i', 'Sent'));
+      spool.close();
+      // As a router before this one left it.
+      const old = new Database(path);
+      old.exec("DROP INDEX deliveries_waiting; CREATE INDEX deliveries_order ON deliveries(destination, message_hash, id) WHERE state = 'pending'");
+      old.close();
+
+      spool = spoolAt();
+      const look = new Database(path, { readonly: true });
+      const indexes = look.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ('deliveries_order', 'deliveries_waiting')").all();
+      look.close();
+      expect(indexes).toEqual([{ name: 'deliveries_waiting', sql: expect.stringContaining("WHERE state = 'pending' AND attempts > 0") }]);
+      // The order holds on the upgraded spool: a report waits behind its message's retry.
+      const [first] = spool.queue.due('kafka:events', 10);
+      spool.queue.markRetry(first!.id, clock + 60_000, 'http_503', 'busy');
+      await spool.commits.accept(report('m-i', 'Delivered'));
+      expect(spool.queue.due('kafka:events', 10)).toEqual([]);
+      clock += 60_000;
+      expect(spool.queue.due('kafka:events', 10)).toHaveLength(2);
+    });
+
     it('reports when the next pending delivery falls due', async () => {
       const spool = spoolAt();
       expect(spool.queue.nextDueAt('kafka:events')).toBeNull();
