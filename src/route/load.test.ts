@@ -63,6 +63,27 @@ export default defineRoutes({
     expect((err as Error).message).toContain('rule "to-nowhere" (rules[0]), field "to[0]": unknown webhook "ops"');
   });
 
+  it('sees the environment as it is when it loads (the file is imported on a thread of its own)', async () => {
+    const path = configFile('ts', `export default { profiles: { default: {} }, kafka: { topics: { events: process.env.KCR_LOAD_TEST_TOPIC! } }, rules: [{ name: 'all', to: ['kafka:events'] }] };\n`);
+    process.env.KCR_LOAD_TEST_TOPIC = `topic-${n}`;
+    try {
+      expect((await loadRoutes(path)).destinations.get('kafka:events')).toMatchObject({ config: { name: `topic-${n}` } });
+    } finally {
+      delete process.env.KCR_LOAD_TEST_TOPIC;
+    }
+  });
+
+  it('a config no thread can hand over (a function in it) is imported here, and refused naming the rule and the field', async () => {
+    const path = configFile(
+      'mjs',
+      `export default { profiles: { default: {} }, kafka: { topics: { events: 'e' } }, rules: [{ name: 'fn', match: { status: () => 'delivered' }, to: ['kafka:events'] }] };\n`,
+    );
+    const err = await loadRoutes(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toContain(`${path} is invalid`);
+    expect((err as Error).message).toMatch(/rule "fn" \(rules\[0\]\), field "match\.status"/);
+  });
+
   it('a file without a default export is a ConfigError', async () => {
     const path = configFile('mjs', `export const routes = { profiles: {}, rules: [] };\n`);
     await expect(loadRoutes(path)).rejects.toThrow(`${path} must default-export defineRoutes({...})`);

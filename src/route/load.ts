@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { tsImport } from 'tsx/esm/api';
 import { ConfigError } from '../errors.js';
 import { compileRoutes, type CompiledConfig } from './compile.js';
@@ -39,7 +40,7 @@ export async function loadRoutesFile(path: string): Promise<LoadedRoutes> {
   let mod: { default?: unknown };
   try {
     text = readFileSync(path, 'utf8');
-    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+    mod = await importConfig(pathToFileURL(path).href);
   } catch (err) {
     throw new ConfigError(`${path} could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -49,6 +50,47 @@ export async function loadRoutesFile(path: string): Promise<LoadedRoutes> {
   }
   return { config: compileRoutes(exported as RoutesConfig, path), hash: createHash('sha256').update(text).digest('hex') };
 }
+
+/**
+ * The config file's module, imported under tsx on a worker thread of its own and cloned back:
+ * tsx's loader (a module-hooks thread, its compiler's code) ends with the worker instead of
+ * holding ~10 MB of the router's memory for good. A config that cannot be cloned (a function,
+ * a class instance in it) is imported here instead, as it always was.
+ */
+async function importConfig(url: string): Promise<{ default?: unknown }> {
+  const worker = new Worker(CONFIG_LOADER, { eval: true, workerData: { api: import.meta.resolve('tsx/esm/api'), url, parent: import.meta.url } });
+  try {
+    const reply = await new Promise<{ module?: { default?: unknown }; error?: string }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the config loader's thread stopped (exit code ${code})`)));
+    });
+    if (reply.error !== undefined) throw new Error(reply.error);
+    return reply.module ?? ((await tsImport(url, import.meta.url)) as { default?: unknown });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** The config loader's thread (CommonJS, evaluated: no loader needed to start it). */
+const CONFIG_LOADER = `
+const { parentPort, workerData } = require('node:worker_threads');
+import(workerData.api)
+  .then(({ tsImport }) => tsImport(workerData.url, workerData.parent))
+  .then(
+    (mod) => {
+      // A CommonJS-format file's exports hold the default one level down (unwrapCommonJs below);
+      // their __esModule mark is not enumerable, so it would not survive the clone.
+      const value = mod.default && mod.default.__esModule === true ? mod.default.default : mod.default;
+      try {
+        parentPort.postMessage({ module: { default: value } });
+      } catch {
+        parentPort.postMessage({});
+      }
+    },
+    (err) => parentPort.postMessage({ error: err instanceof Error ? err.message : String(err) }),
+  );
+`;
 
 /**
  * A file outside an ES-module package is compiled to CommonJS; importing it gives its
