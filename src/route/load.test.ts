@@ -84,6 +84,15 @@ export default defineRoutes({
     expect((err as Error).message).toMatch(/rule "fn" \(rules\[0\]\), field "match\.status"/);
   });
 
+  it('a config made of class instances (a getter on the prototype) is imported here and reads as it always did', async () => {
+    const path = configFile(
+      'mjs',
+      `class Hook { get url() { return 'https://crm.example/from-a-getter'; } }
+export default { profiles: { default: {} }, webhooks: { crm: new Hook() }, rules: [{ name: 'all', to: ['webhook:crm'] }] };\n`,
+    );
+    expect((await loadRoutes(path)).destinations.get('webhook:crm')).toMatchObject({ config: { url: 'https://crm.example/from-a-getter' } });
+  });
+
   it('a file without a default export is a ConfigError', async () => {
     const path = configFile('mjs', `export const routes = { profiles: {}, rules: [] };\n`);
     await expect(loadRoutes(path)).rejects.toThrow(`${path} must default-export defineRoutes({...})`);

@@ -54,8 +54,9 @@ export async function loadRoutesFile(path: string): Promise<LoadedRoutes> {
 /**
  * The config file's module, imported under tsx on a worker thread of its own and cloned back:
  * tsx's loader (a module-hooks thread, its compiler's code) ends with the worker instead of
- * holding ~10 MB of the router's memory for good. A config that cannot be cloned (a function,
- * a class instance in it) is imported here instead, as it always was.
+ * holding ~10 MB of the router's memory for good. A config that is not plain data all through
+ * (a function, a class instance, a Date in it: what a clone would refuse or change) is imported
+ * here instead, as it always was.
  */
 async function importConfig(url: string): Promise<{ default?: unknown }> {
   const worker = new Worker(CONFIG_LOADER, { eval: true, workerData: { api: import.meta.resolve('tsx/esm/api'), url, parent: import.meta.url } });
@@ -75,6 +76,18 @@ async function importConfig(url: string): Promise<{ default?: unknown }> {
 /** The config loader's thread (CommonJS, evaluated: no loader needed to start it). */
 const CONFIG_LOADER = `
 const { parentPort, workerData } = require('node:worker_threads');
+// Plain objects and arrays of primitives, every key enumerable: what a clone carries unchanged.
+const plain = (v, seen = new Set()) => {
+  if (typeof v === 'function' || typeof v === 'symbol') return false;
+  if (v === null || typeof v !== 'object' || seen.has(v)) return true;
+  seen.add(v);
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null && proto !== Array.prototype) return false;
+  return Reflect.ownKeys(v).every((k) => {
+    const d = Object.getOwnPropertyDescriptor(v, k);
+    return typeof k === 'string' && d.enumerable && (d.get === undefined ? plain(d.value, seen) : false);
+  });
+};
 import(workerData.api)
   .then(({ tsImport }) => tsImport(workerData.url, workerData.parent))
   .then(
@@ -82,11 +95,7 @@ import(workerData.api)
       // A CommonJS-format file's exports hold the default one level down (unwrapCommonJs below);
       // their __esModule mark is not enumerable, so it would not survive the clone.
       const value = mod.default && mod.default.__esModule === true ? mod.default.default : mod.default;
-      try {
-        parentPort.postMessage({ module: { default: value } });
-      } catch {
-        parentPort.postMessage({});
-      }
+      parentPort.postMessage(plain(value) ? { module: { default: value } } : {});
     },
     (err) => parentPort.postMessage({ error: err instanceof Error ? err.message : String(err) }),
   );
