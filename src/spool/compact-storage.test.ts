@@ -5,27 +5,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryEvent } from '../event.js';
-import { compileRoutes } from '../route/compile.js';
-import { matchRoutes } from '../route/match.js';
 import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
 import { callbackContext } from '../trace/context.js';
+import { planSpoolTest } from '../testing/spool-routes.js';
 import { openSpoolDb } from './db.js';
 import { messageHash } from './message-hash.js';
 import { Spool } from './spool.js';
 
-const config = compileRoutes(
-  {
-    profiles: { default: {} },
-    kafka: { topics: { events: 'kaleyra.sms.events', failures: 'kaleyra.sms.failures' } },
-    webhooks: { crm: { url: 'http://127.0.0.1:9/hooks' } },
-    rules: [
-      { name: 'every-report', to: ['kafka:events'] },
-      { name: 'failures', match: { status: ['undelivered', 'failed'] }, to: ['kafka:failures', 'webhook:crm'] },
-    ],
-  },
-  'compact storage test config',
-);
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -43,7 +30,7 @@ describe('spool version 6: each stored byte kept once', () => {
     dirs.push(d);
     return d;
   }
-  function spoolAt(path: string, plan = (e: DeliveryEvent) => matchRoutes(e, config.table)): Spool {
+  function spoolAt(path: string, plan = (e: DeliveryEvent) => planSpoolTest(e)): Spool {
     const s = new Spool({ path, now: () => T0, plan });
     spools.push(s);
     return s;
@@ -90,7 +77,7 @@ describe('spool version 6: each stored byte kept once', () => {
     // first event had just stored) and stored again one event at a time.
     const s = spoolAt(path, (e) => {
       if (e.event_id === poison.event_id) throw new Error('this event cannot be planned');
-      return matchRoutes(e, config.table);
+      return planSpoolTest(e);
     });
     const first = report({ status: 'Undelivered' });
     const outcomes = await Promise.allSettled([s.commits.accept(first), s.commits.accept(poison)]);

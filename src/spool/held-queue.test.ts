@@ -9,27 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveryEvent } from '../event.js';
-import { compileRoutes } from '../route/compile.js';
-import { matchRoutes } from '../route/match.js';
 import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
+import { planSpoolTest } from '../testing/spool-routes.js';
 import { openSpoolDb, type SpoolDb } from './db.js';
 import { HELD_MAX, RECHECK_MS, SpoolQueue } from './queue.js';
 import { Spool, type PendingDelivery } from './spool.js';
 import { WorkNotifier } from './types.js';
 
-const cfg = compileRoutes(
-  {
-    profiles: { default: {} },
-    kafka: { topics: { events: 'kaleyra.sms.events', failures: 'kaleyra.sms.failures' } },
-    webhooks: { crm: { url: 'http://127.0.0.1:9/hooks' } },
-    rules: [
-      { name: 'every-report', match: { status: '*' }, to: ['kafka:events'] },
-      { name: 'failures', match: { status: ['undelivered', 'failed', 'rejected'] }, to: ['kafka:failures', 'webhook:crm'] },
-    ],
-  },
-  'held queue test config',
-);
 const DESTINATIONS = ['kafka:events', 'kafka:failures', 'webhook:crm'];
 
 function report(messageId: string, status: string): DeliveryEvent {
@@ -60,7 +47,7 @@ describe('the queue keeps what the commits made in memory', () => {
     dir = mkdtempSync(join(tmpdir(), 'kcr-held-'));
     path = join(dir, 'spool.db');
     clock = Date.parse('2026-11-27T10:00:00Z');
-    spool = new Spool({ path, now: () => clock, plan: (e) => matchRoutes(e, cfg.table) });
+    spool = new Spool({ path, now: () => clock, plan: planSpoolTest });
     reader = openSpoolDb(path);
   });
   afterEach(() => {
@@ -134,7 +121,7 @@ describe('the queue keeps what the commits made in memory', () => {
     expect(spool.queue.due('kafka:events', 10)).toEqual([]);
     const fresh = await spool.commits.accept(report('m-new', 'Delivered'));
 
-    const other = new Spool({ path, now: () => clock, plan: (e) => matchRoutes(e, cfg.table), compressor: null });
+    const other = new Spool({ path, now: () => clock, plan: planSpoolTest, compressor: null });
     try {
       expect(other.operations.replay({ destination: 'kafka:events' })).toBe(1);
     } finally {

@@ -10,23 +10,12 @@ import { compileRoutes } from '../route/compile.js';
 import { matchRoutes } from '../route/match.js';
 import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
+import { planSpoolTest } from '../testing/spool-routes.js';
 import { openSpoolDb, type SpoolDb } from './db.js';
 import { Spool, type PendingDelivery, type SpoolOptions } from './spool.js';
 import { SPOOL_VERSION } from './schema.sql.js';
 
-const cfg = compileRoutes(
-  {
-    profiles: { default: {} },
-    kafka: { topics: { events: 'kaleyra.sms.events', failures: 'kaleyra.sms.failures' } },
-    webhooks: { crm: { url: 'http://127.0.0.1:9/hooks' } },
-    rules: [
-      { name: 'every-report', match: { status: '*' }, to: ['kafka:events'] },
-      { name: 'failures', match: { status: ['undelivered', 'failed', 'rejected'] }, to: ['kafka:failures', 'webhook:crm'] },
-    ],
-  },
-  'spool test config',
-);
-const plan = (event: DeliveryEvent) => matchRoutes(event, cfg.table);
+const plan = planSpoolTest;
 
 
 /** A report for `message_id` with its own callback id. */

@@ -5,25 +5,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryEvent } from '../event.js';
-import { compileRoutes } from '../route/compile.js';
-import { matchRoutes } from '../route/match.js';
 import { eventFrom } from '../testing/events.js';
 import { postSample } from '../testing/samples.js';
+import { planSpoolTest } from '../testing/spool-routes.js';
 import { openSpoolDb } from './db.js';
 import { Spool } from './spool.js';
 
-const config = compileRoutes(
-  {
-    profiles: { default: {} },
-    kafka: { topics: { events: 'kaleyra.sms.events', failures: 'kaleyra.sms.failures' } },
-    webhooks: { crm: { url: 'http://127.0.0.1:9/hooks' } },
-    rules: [
-      { name: 'every-report', to: ['kafka:events'] },
-      { name: 'failures', match: { status: ['undelivered', 'failed'] }, to: ['kafka:failures', 'webhook:crm'] },
-    ],
-  },
-  'timeline test config',
-);
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 const MSG = 'ebcccXXf-6311-4c52-b23d-afeXXX5fc336:1';
@@ -37,7 +24,7 @@ describe('SpoolTimeline: one message as the spool kept it', () => {
   const spools: Spool[] = [];
   const dirs: string[] = [];
   function spool(): Spool {
-    const s = new Spool({ path: ':memory:', now: () => clock, plan: (e) => matchRoutes(e, config.table) });
+    const s = new Spool({ path: ':memory:', now: () => clock, plan: planSpoolTest });
     spools.push(s);
     return s;
   }
