@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { tsImport } from 'tsx/esm/api';
 import { ConfigError } from '../errors.js';
 import { compileRoutes, type CompiledConfig } from './compile.js';
@@ -40,7 +39,7 @@ export async function loadRoutesFile(path: string): Promise<LoadedRoutes> {
   let mod: { default?: unknown };
   try {
     text = readFileSync(path, 'utf8');
-    mod = await importConfig(pathToFileURL(path).href);
+    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
   } catch (err) {
     throw new ConfigError(`${path} could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -50,56 +49,6 @@ export async function loadRoutesFile(path: string): Promise<LoadedRoutes> {
   }
   return { config: compileRoutes(exported as RoutesConfig, path), hash: createHash('sha256').update(text).digest('hex') };
 }
-
-/**
- * The config file's module, imported under tsx on a worker thread of its own and cloned back:
- * tsx's loader (a module-hooks thread, its compiler's code) ends with the worker instead of
- * holding ~10 MB of the router's memory for good. A config that is not plain data all through
- * (a function, a class instance, a Date in it: what a clone would refuse or change) is imported
- * here instead, as it always was.
- */
-async function importConfig(url: string): Promise<{ default?: unknown }> {
-  const worker = new Worker(CONFIG_LOADER, { eval: true, workerData: { api: import.meta.resolve('tsx/esm/api'), url, parent: import.meta.url } });
-  try {
-    const reply = await new Promise<{ module?: { default?: unknown }; error?: string }>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the config loader's thread stopped (exit code ${code})`)));
-    });
-    if (reply.error !== undefined) throw new Error(reply.error);
-    return reply.module ?? ((await tsImport(url, import.meta.url)) as { default?: unknown });
-  } finally {
-    await worker.terminate();
-  }
-}
-
-/** The config loader's thread (CommonJS, evaluated: no loader needed to start it). */
-const CONFIG_LOADER = `
-const { parentPort, workerData } = require('node:worker_threads');
-// Plain objects and arrays of primitives, every key enumerable: what a clone carries unchanged.
-const plain = (v, seen = new Set()) => {
-  if (typeof v === 'function' || typeof v === 'symbol') return false;
-  if (v === null || typeof v !== 'object' || seen.has(v)) return true;
-  seen.add(v);
-  const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null && proto !== Array.prototype) return false;
-  return Reflect.ownKeys(v).every((k) => {
-    const d = Object.getOwnPropertyDescriptor(v, k);
-    return typeof k === 'string' && d.enumerable && (d.get === undefined ? plain(d.value, seen) : false);
-  });
-};
-import(workerData.api)
-  .then(({ tsImport }) => tsImport(workerData.url, workerData.parent))
-  .then(
-    (mod) => {
-      // A CommonJS-format file's exports hold the default one level down (unwrapCommonJs below);
-      // their __esModule mark is not enumerable, so it would not survive the clone.
-      const value = mod.default && mod.default.__esModule === true ? mod.default.default : mod.default;
-      parentPort.postMessage(plain(value) ? { module: { default: value } } : {});
-    },
-    (err) => parentPort.postMessage({ error: err instanceof Error ? err.message : String(err) }),
-  );
-`;
 
 /**
  * A file outside an ES-module package is compiled to CommonJS; importing it gives its
