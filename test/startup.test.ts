@@ -23,12 +23,14 @@ describe('start-up', () => {
       expect(post.status).toBe(200);
       const get = await fetch(`${child.url}/callbacks/default?${GET_SAMPLE_QUERY}`);
       expect(get.status).toBe(200);
+      // Each sink file is its own destination, settled on its own: wait for both, not the first.
       const events = join(dir.path, 'sink', 'kaleyra.sms.events.jsonl');
-      await waitFor(() => existsSync(events) && readFileSync(events, 'utf8').trim().split('\n').length === 2, 15_000);
-      const lines = readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string; value: { status: string } });
+      const failures = join(dir.path, 'sink', 'kaleyra.sms.failures.jsonl');
+      const sinkLines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
+      await waitFor(() => sinkLines(events).length >= 2 && sinkLines(failures).length >= 2, 15_000);
+      const lines = sinkLines(events).map((l) => JSON.parse(l) as { key: string; value: { status: string } });
       expect(lines.map((l) => l.value.status).sort()).toEqual(['Not Sent', 'Undelivered']);
-      const failures = readFileSync(join(dir.path, 'sink', 'kaleyra.sms.failures.jsonl'), 'utf8').trim().split('\n');
-      expect(failures).toHaveLength(2);
+      expect(sinkLines(failures)).toHaveLength(2);
     } finally {
       child.proc.kill('SIGTERM');
       expect(await child.exited).toBe(0);
