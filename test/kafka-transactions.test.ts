@@ -231,7 +231,8 @@ describe('Kafka transactions with kafkajs (exactly once, for cluster mode)', () 
     pipelineVersions = versions;
     expect(transactions).toBeGreaterThanOrEqual(N / CHUNK);
 
-    await waitFor(() => valuesIn(committed, topics.out1).length >= N, 20_000);
+    // Two consumers, each at its own pace: wait for both before asserting on both.
+    await waitFor(() => valuesIn(committed, topics.out1).length >= N && valuesIn(uncommitted, topics.out1).length >= N, 20_000);
     await sleep(SETTLE_MS);
     expect(valuesIn(committed, topics.out1)).toEqual(expectedValues('attempt-1'));
     expect(valuesIn(uncommitted, topics.out1)).toEqual(expectedValues('attempt-1')); // nothing aborted here

@@ -104,7 +104,13 @@ describe('order, duplicates and replay', () => {
     const replayed = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'replay', '--event', event_id], { cwd: ROOT, env });
     expect(replayed.stdout).toMatch(/^1 delivery queued again/);
     // The router notices within its poll interval; nobody told it in-process.
-    await waitFor(() => hook.received.filter((r) => r.json.data.event_id === event_id).length === 2, 15_000);
+    // The receiver has the request before the router has its answer and marks the delivery done: wait for both.
+    await waitFor(
+      () =>
+        hook.received.filter((r) => r.json.data.event_id === event_id).length === 2 &&
+        router.spool.operations.listDeliveries('done', { eventId: event_id, destination: 'webhook:crm' }).length === 1,
+      15_000,
+    );
     await sleep(100);
     expect(router.spool.operations.listDeliveries('done', { eventId: event_id, destination: 'webhook:crm' })).toHaveLength(1);
   });

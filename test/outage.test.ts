@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningRouter } from '../src/router.js';
-import { broker, createTopics, readTopics, sleep, uniqueTopic } from './support/kafka.js';
+import { broker, createTopics, readTopics, sleep, uniqueTopic, waitFor } from './support/kafka.js';
 import { postCallback, postSample, startTestRouter, tempDir } from './support/router.js';
 
 describe('Kafka outage', () => {
@@ -72,6 +72,9 @@ describe('Kafka outage', () => {
     const missing = [...accepted].filter((id) => !got.has(id));
     expect(missing).toEqual([]);
     expect(got.size).toBe(accepted.size);
+    // A record is readable before its producer has the ack and the delivery is settled (and a batch
+    // that timed out but was written is retried): wait for the spool, not only for the topic.
+    await waitFor(() => router.spool.operations.listDeliveries('pending').length === 0, 30_000);
     expect(router.spool.operations.listDeliveries('pending')).toEqual([]);
   });
 });

@@ -127,7 +127,8 @@ describe('config reload in a running router process (SIGHUP and the admin API)',
         }),
       );
       router.proc.kill('SIGHUP');
-      expect(await waitFor(async () => (await configStatus()).version === 1, 15_000, 50), 'waiting for the reload').toBeTruthy();
+      // The version changes at the swap; the log line comes after the old workers have stopped.
+      expect(await waitFor(async () => (await configStatus()).version === 1 && router.output().includes('routes config reloaded'), 15_000, 50), 'waiting for the reload and its log line').toBeTruthy();
       const reloaded = router
         .output()
         .split('\n')

@@ -4,6 +4,7 @@ import { silentLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { DEFAULT_RETRY_POLICY } from '../retry/policy.js';
 import { sleep } from '../sleep.js';
+import { waitFor } from '../testing/wait.js';
 import { Dispatcher } from './dispatcher.js';
 import type { DeliveryQueue, QueuedDelivery } from './queue.js';
 import { TokenBucket, pause, rateLimitSchema, resolveRateLimit, type RateLimit } from './rate-limit.js';
@@ -203,7 +204,8 @@ describe('a rate-limited worker', () => {
   it('waits on a timer, not in a loop: the queue is asked a handful of times during a long wait', async () => {
     const q = countingQueue(3);
     const { dest, batches } = timedDestination();
-    const dispatcher = limitedDispatcher(q.queue, dest, { perSecond: 2, burst: 1 });
+    // The second token comes at 1 s: a loaded machine's late timers cannot bring it inside the 300 ms.
+    const dispatcher = limitedDispatcher(q.queue, dest, { perSecond: 1, burst: 1 });
     dispatcher.start();
     await sleep(300);
     expect(batches).toHaveLength(1);
@@ -216,7 +218,8 @@ describe('a rate-limited worker', () => {
     const { dest, batches } = timedDestination();
     const dispatcher = limitedDispatcher(q.queue, dest, { perSecond: 0.1, burst: 1 });
     dispatcher.start();
-    await sleep(50);
+    expect(await waitFor(() => batches.length === 1, 5_000)).toBe(true);
+    await sleep(20); // now waiting for the next token, 10 s away
     const started = performance.now();
     await dispatcher.stop(0);
     expect(performance.now() - started).toBeLessThan(1_000);
@@ -234,7 +237,8 @@ describe('a rate-limited worker', () => {
       metrics: new Metrics(),
     });
     dispatcher.start();
-    await sleep(50);
+    expect(await waitFor(() => batches.length >= 1, 5_000)).toBe(true);
+    await sleep(50); // a split batch's second part would come now
     await dispatcher.stop(0);
     expect(batches.map((b) => b.size)).toEqual([20]);
   });
